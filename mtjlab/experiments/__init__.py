@@ -1,0 +1,1 @@
+"""Measurement procedures (pymeasure Procedures), results files and replay."""

@@ -1,0 +1,1 @@
+"""Device interfaces, instrument adapters, the Bench and the NeuronArrays."""

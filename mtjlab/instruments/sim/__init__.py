@@ -1,0 +1,1 @@
+"""The simulated backend: MTJ physics, virtual lab, instrument emulators, faults."""

@@ -1,0 +1,327 @@
+"""The simulated MTJ chip: a crossbar of sensor-type junctions with memory.
+
+Each junction is a macrospin free layer (:mod:`.macrospin`) read through its
+tunnelling conductance (:mod:`.transport`). The fields on device ``i`` are
+(docs/physics.md eq. F1)::
+
+    H_x = H_b cos(psi) + H_N cos(phi_p)
+    H_y = H_b sin(psi) + H_N sin(phi_p) + kappa * I_in
+
+with H_b the coil bias field at in-plane angle psi from the easy axis, H_N the
+Néel offset field (along the reference layer), kappa (Oe/mA) the coupling of the
+row's field line and I_in the row's input current (the field line runs along the
+row, so every device of the row sees it). The chip keeps each junction's branch
+(which side of the hard axis its moment is on) between calls: that is its
+hysteresis.
+
+A measurement applies an input sequence to a device's row with an optional
+sinusoidal modulation of peak amplitude ``d`` and returns what a source-meter
+(cycle-averaged DC voltage at the read current) and a lock-in (first harmonic
+X, Y) would see, plus the model's exact derivative dV/dI_in.
+
+For speed, responses are tabulated per device on a uniform grid of input
+current at the present bias field, read current and modulation (cubic Hermite
+interpolation with exact slopes for the static response); the tables are
+rebuilt when any of these change. ``exact=True`` evaluates the physics at every
+point instead (switching fields then resolved exactly rather than to the grid
+spacing).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import harmonics, macrospin, transport
+from .parameters import OPEN, SHORT, DeviceParameters, sample_devices
+from .response_tables import ResponseTables, TableGrid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChipEnvironment:
+    """Conditions shared by every junction of the chip (units in the names).
+
+    ``dwell_time_s`` is how long the moment sits at each point, which sets the
+    thermal switching threshold ln(dwell/attempt) (eq. E3).
+    """
+
+    temperature_k: float = 300.0
+    attempt_time_s: float = 1e-9
+    dwell_time_s: float = 0.01
+    flicker_noise_hooge: float = 1e-9
+    short_resistance_ohm: float = 20.0
+    open_resistance_ohm: float = 1e9
+
+    @property
+    def escape_log_ratio(self) -> float:
+        return float(np.log(self.dwell_time_s / self.attempt_time_s))
+
+
+@dataclass(frozen=True)
+class NoiseSettings:
+    """The instrument settings that set the noise bandwidths (eqs. N3, N4)."""
+
+    integration_time_s: float = 0.02
+    lockin_frequency_hz: float = 1013.0
+    lockin_time_constant_s: float = 0.03
+    lockin_slope_db_per_oct: int = 24
+
+
+@dataclass(frozen=True)
+class ChipResponse:
+    """What the instruments see, arrays of shape ``(n_devices, n_inputs)``.
+
+    ``x_v``/``y_v`` are peak first-harmonic amplitudes (a lock-in displays rms =
+    peak / sqrt(2)); ``lockin_derivative_v_per_a = x_v / d`` (NaN without
+    modulation); ``exact_derivative_v_per_a`` is dV/dI_in of the static
+    response on the branch the junction is on.
+    """
+
+    dc_voltage_v: np.ndarray
+    x_v: np.ndarray
+    y_v: np.ndarray
+    lockin_derivative_v_per_a: np.ndarray
+    exact_derivative_v_per_a: np.ndarray
+    dead: np.ndarray
+
+
+class MTJChip:
+    """A simulated crossbar of MTJs with state, tabulated for speed."""
+
+    def __init__(
+        self,
+        devices: DeviceParameters,
+        rows: int,
+        cols: int,
+        environment: ChipEnvironment | None = None,
+        *,
+        noise_seed: int = 0,
+        bias_field_angle_deg: float = 0.0,
+        input_table_range_a: float = 0.02,
+        table_points: int = 513,
+    ) -> None:
+        if devices.n_devices != rows * cols:
+            raise ValueError(f"{devices.n_devices} devices do not fill a {rows} x {cols} chip")
+        self.devices = devices
+        self.rows, self.cols = rows, cols
+        self.environment = environment or ChipEnvironment()
+        self.bias_field_oe = 0.0
+        self.bias_field_angle_deg = float(bias_field_angle_deg)
+        self.branch = np.ones(devices.n_devices, np.int8)
+        self.rng = np.random.default_rng(noise_seed)
+        self._grid = TableGrid.covering(input_table_range_a, table_points)
+        self._tables = ResponseTables(self, self._grid)
+
+    # ---------------------------------------------------------------- building
+    @classmethod
+    def from_physics(cls, physics: Any, rows: int, cols: int, device_ids: Sequence[str] | None = None, **kwargs: Any) -> "MTJChip":
+        """A chip drawn from a bench file's ``chip.physics`` section."""
+        environment = ChipEnvironment(
+            temperature_k=physics.temperature_k,
+            attempt_time_s=physics.attempt_time_s,
+            dwell_time_s=physics.dwell_time_s,
+            flicker_noise_hooge=physics.flicker_noise_hooge,
+            short_resistance_ohm=physics.short_resistance_ohm,
+            open_resistance_ohm=physics.open_resistance_ohm,
+        )
+        devices = sample_devices(physics, rows, cols, device_ids)
+        return cls(devices, rows, cols, environment, noise_seed=physics.seed + 1, **kwargs)
+
+    @classmethod
+    def from_bench(cls, bench: Any) -> "MTJChip":
+        """The chip of a bench file (which must have a ``chip.physics`` section)."""
+        chip = bench.chip
+        if chip.physics is None:
+            raise ValueError(f"bench {bench.name!r} has no chip.physics section to simulate")
+        margin = 1.25  # tables reach a little beyond the safe input range
+        return cls.from_physics(
+            chip.physics, chip.rows, chip.cols, chip.ids(),
+            bias_field_angle_deg=bench.wiring.bias_field_angle_deg,
+            input_table_range_a=margin * bench.limits.max_input_current_a,
+        )
+
+    @property
+    def device_ids(self) -> tuple[str, ...]:
+        return self.devices.device_ids
+
+    def set_bias_field(self, field_oe: float, angle_deg: float | None = None) -> None:
+        """Set the coil's in-plane bias field (Oe) and optionally its angle (deg)."""
+        self.bias_field_oe = float(field_oe)
+        if angle_deg is not None:
+            self.bias_field_angle_deg = float(angle_deg)
+
+    # ----------------------------------------------------------------- physics
+    def reduced_fields(self, index: np.ndarray, input_current_a: np.ndarray):
+        """``(h_x, h_y)`` = H / Hk on devices ``index`` (eq. F1); inputs broadcast on trailing axes."""
+        d = self.devices
+        extra = (None,) * (np.ndim(input_current_a) - 1)
+        pick = lambda a: a[index][(slice(None),) + extra]  # noqa: E731
+        psi = np.deg2rad(self.bias_field_angle_deg)
+        phi_p = np.deg2rad(pick(d.reference_angle_deg))
+        hk = pick(d.anisotropy_field_oe)
+        h_x = (self.bias_field_oe * np.cos(psi) + pick(d.offset_field_oe) * np.cos(phi_p)) / hk
+        h_y = (self.bias_field_oe * np.sin(psi) + pick(d.offset_field_oe) * np.sin(phi_p)
+               + pick(d.field_line_oe_per_ma) * 1e3 * np.asarray(input_current_a)) / hk
+        return h_x, h_y
+
+    def static_response(self, index: np.ndarray, input_current_a: np.ndarray, read_current_a: float):
+        """Exact static response of devices ``index`` at inputs (``(n, m)``, A).
+
+        Returns ``(forced, voltage_v, dvoltage_dinput_v_per_a)``: ``forced`` is
+        (n, m) (see :class:`.macrospin.Equilibrium`); the others are
+        ``(2, n, m)``, one per branch.
+        """
+        d = self.devices
+        index = np.asarray(index, int)
+        current = np.asarray(input_current_a, float)
+        h_x, h_y = self.reduced_fields(index, current)
+        col = (slice(None), None)
+        eq = macrospin.equilibrium(h_x, h_y, d.stability_factor[index][col], self.environment.escape_log_ratio)
+        phi_p = np.deg2rad(d.reference_angle_deg[index])[col]
+        cos_ref = np.cos(phi_p) * eq.mean_cos_by_branch + np.sin(phi_p) * eq.mean_sin_by_branch
+        dcos_dhy = np.cos(phi_p) * eq.dcos_dhy_by_branch + np.sin(phi_p) * eq.dsin_dhy_by_branch
+        dhy_dinput = (d.field_line_oe_per_ma[index] * 1e3 / d.anisotropy_field_oe[index])[col]
+        voltage, dv_dcos = transport.read_voltage_v(
+            cos_ref, read_current_a, d.resistance_p_ohm[index][col], d.tmr0[index][col], d.tmr_half_bias_v[index][col]
+        )
+        slope = dv_dcos * dcos_dhy * dhy_dinput
+        forced = eq.forced
+        dead_kind = d.dead_kind[index][col]
+        if np.any(dead_kind):
+            dead_r = np.where(dead_kind == SHORT, self.environment.short_resistance_ohm, self.environment.open_resistance_ohm)
+            voltage = np.where(dead_kind != 0, read_current_a * dead_r, voltage)
+            slope = np.where(dead_kind != 0, 0.0, slope)
+            forced = np.where(dead_kind != 0, 0, forced).astype(np.int8)
+        return forced, voltage, slope
+
+    def cycle_response(self, static, index: np.ndarray, input_current_a: np.ndarray, amplitude_a: float):
+        """Steady-state modulated response for each starting branch.
+
+        ``static(index, currents)`` gives ``(forced, voltage, slope)`` as
+        :meth:`static_response`. Two periods are run from each starting branch
+        (the first lets a hysteretic junction settle); the second is projected.
+        Returns ``(dc, x, y, end_branch)``, each ``(2, n, k)``.
+        """
+        n_per = harmonics.SAMPLES_PER_PERIOD
+        samples = harmonics.modulated_inputs(input_current_a, amplitude_a, periods=2)
+        n, k = np.shape(input_current_a)
+        forced, voltage, _ = static(index, samples.reshape(n, k * 2 * n_per))
+        forced = forced.reshape(n, k, 2 * n_per)
+        voltage = voltage.reshape(2, n, k, 2 * n_per)
+        out = []
+        for start in (1, -1):
+            branch = macrospin.follow_branches(forced, start)
+            v = macrospin.select_branch(voltage, branch)
+            dc, x, y = harmonics.project_period(v[..., n_per:])
+            out.append((dc, x, y, branch[..., -1]))
+        return tuple(np.stack([out[0][j], out[1][j]]) for j in range(4))
+
+    # ------------------------------------------------------------- measurement
+    def measure(
+        self,
+        index: Sequence[int] | np.ndarray,
+        input_current_a: np.ndarray,
+        read_current_a: float,
+        modulation_amplitude_a: float = 0.0,
+        noise: NoiseSettings | None = None,
+        exact: bool = False,
+    ) -> ChipResponse:
+        """Apply input sequences and return what the instruments would see.
+
+        ``index`` selects ``n`` devices; ``input_current_a`` is ``(n, k)``:
+        device ``index[j]``'s row receives ``input_current_a[j]`` in order.
+        Devices sharing a row are driven one after another (in request order);
+        every device of a driven row follows the field history (its branch).
+        ``noise`` adds Johnson and 1/f noise for those instrument settings.
+        """
+        index = np.asarray(index, int)
+        inputs = np.atleast_2d(np.asarray(input_current_a, float))
+        if inputs.shape[0] != index.size:
+            raise ValueError(f"{index.size} devices but {inputs.shape[0]} input rows")
+        amplitude = float(modulation_amplitude_a)
+        use_tables = not exact and self._tables.covers(inputs, amplitude)
+        if not exact and not use_tables:
+            log.info("inputs beyond the response tables: evaluating the physics exactly")
+        shape = inputs.shape
+        dc, x, y, slope = (np.empty(shape) for _ in range(4))
+        for round_devices in self._rounds(index):
+            sel = index[round_devices]
+            seq = inputs[round_devices]
+            affected = np.flatnonzero(np.isin(self.devices.row, self.devices.row[sel]))
+            driver = {r: j for j, r in enumerate(self.devices.row[sel])}
+            affected_seq = seq[[driver[r] for r in self.devices.row[affected]]]
+            f_dc, f_x, f_y, f_slope, new_branch = self._run(sel, seq, affected, affected_seq, read_current_a, amplitude, use_tables)
+            dc[round_devices], x[round_devices], y[round_devices], slope[round_devices] = f_dc, f_x, f_y, f_slope
+            self.branch[affected] = new_branch
+        if noise is not None:
+            dc, x, y = self._add_noise(index, dc, x, y, read_current_a, noise)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lockin = x / amplitude if amplitude > 0 else np.full(shape, np.nan)
+        return ChipResponse(dc, x, y, lockin, slope, self.devices.dead[index])
+
+    def _rounds(self, index: np.ndarray):
+        """Split requests into rounds in which no two devices share a row."""
+        seen: dict[int, int] = {}
+        rounds: list[list[int]] = []
+        for j, device in enumerate(index):
+            r = int(self.devices.row[device])
+            k = seen.get(r, 0)
+            seen[r] = k + 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append(j)
+        return [np.array(r, int) for r in rounds]
+
+    def _run(self, sel, seq, affected, affected_seq, read_current_a, amplitude, use_tables):
+        """One round: outputs of ``sel`` and new branches of every ``affected`` device."""
+        static = self._tables.static(read_current_a) if use_tables else (
+            lambda i, c: self.static_response(i, c, read_current_a))
+        if amplitude > 0:
+            if use_tables:
+                cycle = self._tables.cycle(read_current_a, amplitude)
+            else:
+                cycle = lambda i, c: self.cycle_response(static, i, c, amplitude)  # noqa: E731
+            _, _, _, end = cycle(affected, affected_seq)
+            forced = np.where(end[0] == end[1], end[0], 0)
+            branches = macrospin.follow_branches(forced, self.branch[affected])
+            position = {int(a): j for j, a in enumerate(affected)}
+            rows_sel = [position[int(s)] for s in sel]
+            entering = np.concatenate([self.branch[sel][:, None], branches[rows_sel, :-1]], axis=1)
+            dc_b, x_b, y_b, _ = cycle(sel, seq)
+            dc, x, y = (macrospin.select_branch(a, entering) for a in (dc_b, x_b, y_b))
+            _, _, slope_b = static(sel, seq)
+            slope = macrospin.select_branch(slope_b, entering)
+        else:
+            forced, _, _ = static(affected, affected_seq)
+            branches = macrospin.follow_branches(forced, self.branch[affected])
+            position = {int(a): j for j, a in enumerate(affected)}
+            rows_sel = [position[int(s)] for s in sel]
+            _, v_b, slope_b = static(sel, seq)
+            dc = macrospin.select_branch(v_b, branches[rows_sel])
+            slope = macrospin.select_branch(slope_b, branches[rows_sel])
+            x = y = np.zeros_like(dc)
+        return dc, x, y, slope, branches[:, -1]
+
+    def _add_noise(self, index, dc, x, y, read_current_a, noise: NoiseSettings):
+        env = self.environment
+        resistance = np.abs(dc / read_current_a) if read_current_a else np.full_like(dc, 1e3)
+        dc_std = transport.dc_noise_std_v(dc, resistance, env.temperature_k, env.flicker_noise_hooge, noise.integration_time_s)
+        li_std = transport.lockin_noise_std_v(
+            dc, resistance, env.temperature_k, env.flicker_noise_hooge,
+            noise.lockin_frequency_hz, noise.lockin_time_constant_s, noise.lockin_slope_db_per_oct,
+        )
+        draw = self.rng.standard_normal((3,) + dc.shape)
+        return dc + dc_std * draw[0], x + li_std * draw[1], y + li_std * draw[2]
+
+
+def chip_from_bench(bench: Any) -> MTJChip:
+    """Shorthand for :meth:`MTJChip.from_bench`."""
+    return MTJChip.from_bench(bench)
+
+
+__all__ = ["ChipEnvironment", "ChipResponse", "MTJChip", "NoiseSettings", "OPEN", "SHORT", "chip_from_bench"]

@@ -1,0 +1,1 @@
+"""Device-in-the-loop training: network, gradient methods, optimisers, trainer."""
