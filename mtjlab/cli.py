@@ -1,0 +1,177 @@
+"""The ``mtjlab`` command.
+
+Each command is a small function taking the parsed arguments and returning an exit
+status. Errors a user can cause are :class:`~mtjlab.errors.MtjlabError`; they are
+printed on one line on stderr and the command exits with status 2. Heavy modules
+(configuration, simulation) are imported inside the command functions, so
+``mtjlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from mtjlab import __version__
+from mtjlab.errors import MtjlabError
+
+if TYPE_CHECKING:  # imported lazily at run time
+    from mtjlab.config import BenchConfig, TrainingConfig
+
+log = logging.getLogger("mtjlab.cli")
+
+OVERVIEW = """\
+commands:
+  config check FILE        validate a bench or training YAML file, print a summary
+  sim curves --out DIR     sweep the simulated chip: transfer curves and derivatives
+                           of every junction (curves.csv, curves.png)
+  train [--out DIR]        device-in-the-loop training (not available yet in this
+                           version: characterises the simulated chip instead)
+
+examples:
+  mtjlab config check mybench.yaml
+  mtjlab sim curves --bias-field-oe 0 20 40 --out runs/curves
+  mtjlab train
+
+Errors are printed on one line and the exit status is 2."""
+
+
+# --------------------------------------------------------------------------- helpers
+def describe_bench(bench: BenchConfig) -> str:
+    """``bench "simulated 4x4" (6 instruments, 4 x 4 chip, 2 known dead, backend sim)``."""
+    backends = sorted({str(inst.backend) for inst in bench.instruments})
+    backend = f"backend {backends[0]}" if len(backends) == 1 else f"backends {'+'.join(backends)}"
+    return (
+        f'bench "{bench.name}" ({len(bench.instruments)} instruments, '
+        f"{bench.chip.rows} x {bench.chip.cols} chip, {len(bench.chip.known_dead)} known dead, {backend})"
+    )
+
+
+def describe_training(training: TrainingConfig) -> str:
+    """``training "iris" (iris, hidden [4], analog, 5 folds x 60 epochs)``."""
+    return (
+        f'training "{training.name}" ({training.dataset}, hidden {list(training.hidden)}, '
+        f"{training.method}, {training.folds} folds x {training.epochs} epochs)"
+    )
+
+
+def run_sim_curves(bench_file: Path | None, bias_fields_oe: list[float] | None, out_dir: Path) -> str:
+    """Characterise the (simulated) chip of a bench file into ``out_dir``; the summary."""
+    from mtjlab.config import load_bench, load_default_bench
+    from mtjlab.instruments.sim.curves import write_curves
+
+    bench = load_bench(bench_file) if bench_file is not None else load_default_bench()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log.info("writing transfer curves to %s", out_dir)
+    return write_curves(bench, bias_fields_oe, out_dir)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from mtjlab.config import BenchConfig, TrainingConfig, load_config
+
+    path = Path(args.file)
+    cfg = load_config(path)
+    if isinstance(cfg, BenchConfig):
+        what = describe_bench(cfg)
+    elif isinstance(cfg, TrainingConfig):
+        what = describe_training(cfg)
+    else:  # pragma: no cover - load_config returns one of the two
+        what = type(cfg).__name__
+    print(f"{path.name}: valid {what}")
+    return 0
+
+
+def cmd_sim_curves(args: argparse.Namespace) -> int:
+    print(run_sim_curves(args.bench, args.bias_field_oe, args.out))
+    return 0
+
+
+def default_train_out() -> Path:
+    """``runs/<date>-sim-curves``, numbered ``-2``, ``-3``... so no earlier run is overwritten."""
+    base = Path("runs") / f"{_dt.date.today():%Y-%m-%d}-sim-curves"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Placeholder until device-in-the-loop training lands: say so, then do something useful."""
+    out = args.out if args.out is not None else default_train_out()
+    print(
+        f"mtjlab {__version__}: training is not available yet in this version; "
+        f"characterising the simulated chip instead (output in {out})"
+    )
+    print(run_sim_curves(None, None, out))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mtjlab",
+        description="Train neural networks of physical magnetic tunnel junctions, "
+        "on a measurement bench or on the simulated bench.",
+        epilog=OVERVIEW,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mtjlab {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-v info, -vv debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    config = sub.add_parser("config", help="work with bench and training YAML files")
+    config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    check = config_sub.add_parser("check", help="validate a YAML file and print a one-line summary")
+    check.add_argument("file", metavar="FILE", help="bench or training YAML file")
+    check.set_defaults(func=cmd_config_check)
+
+    sim = sub.add_parser("sim", help="the simulated bench")
+    sim_sub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)
+    curves = sim_sub.add_parser("curves", help="transfer curves and derivatives of the simulated chip")
+    curves.add_argument("--bench", type=Path, metavar="FILE",
+                        help="bench YAML file (default: the packaged simulated bench)")
+    curves.add_argument("--bias-field-oe", type=float, nargs="+", metavar="F",
+                        help="coil bias fields to sweep at, in oersted (default: from the bench)")
+    curves.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="output directory for curves.csv and curves.png")
+    curves.set_defaults(func=cmd_sim_curves)
+
+    train = sub.add_parser("train", help="train a network (not available yet: characterises the simulated chip)")
+    train.add_argument("--out", type=Path, metavar="DIR",
+                       help="output directory (default: runs/<YYYY-MM-DD>-sim-curves)")
+    train.set_defaults(func=cmd_train)
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(stream=sys.stderr, format="mtjlab: %(levelname)s: %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # also when main() runs again in one process
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mtjlab`` command; return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except MtjlabError as exc:
+        print(f"mtjlab: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mtjlab: interrupted", file=sys.stderr)
+        return 130

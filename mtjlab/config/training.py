@@ -1,0 +1,70 @@
+"""Training-file model (``kind: training``): dataset, network, gradient method, optimiser.
+
+Paths (``dataset_path``, ``bench``) are stored exactly as written; resolve relative
+ones against the training file's folder (see :func:`mtjlab.config.resolve_bench_path`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from mtjlab.config.bench import STRICT, Float, Int, fail
+
+HiddenSize = Annotated[Int, Field(ge=1, le=4096)]
+"""Neurons in one hidden MTJ layer."""
+
+
+class OptimiserConfig(BaseModel):
+    """Optimiser of the software weights."""
+
+    model_config = STRICT
+    name: Literal["sgd", "adam"] = Field("adam", description="SGD with momentum, or Adam.")
+    learning_rate: Float = Field(0.05, gt=0, description="Step size (dimensionless).")
+    momentum: Float = Field(0.9, ge=0, lt=1, description="SGD momentum / Adam beta1.")
+    weight_decay: Float = Field(0.0, ge=0, description="L2 weight decay coefficient.")
+    schedule: Literal["constant", "cosine", "step"] = Field(
+        "constant", description="Learning-rate schedule over the epochs.")
+
+
+class TrainingConfig(BaseModel):
+    """A whole training file (``kind: training``)."""
+
+    model_config = STRICT
+    kind: Literal["training"] = Field("training", description="File kind; always 'training'.")
+    name: str = Field("iris", description="Run name, used in the run directory name.")
+    dataset: Literal["iris", "digits", "mnist", "csv"] = Field(
+        "iris", description="iris and digits ship with scikit-learn; mnist and csv need a path.")
+    dataset_path: Path | None = Field(None, description="IDX/npz (mnist) or CSV file.")
+    label_column: str | None = Field(None, description="CSV label column; default the last.")
+    hidden: list[HiddenSize] = Field(default_factory=lambda: [4], min_length=1, max_length=2,
+                                     description="Hidden MTJ layer sizes (1 or 2 layers).")
+    method: Literal["analog", "numeric", "model", "nominal", "perturbation", "offline"] = Field(
+        "analog", description="How neuron derivatives are obtained.")
+    optimiser: OptimiserConfig = Field(default_factory=OptimiserConfig)
+    epochs: Int = Field(60, ge=1, description="Passes over the training set per fold.")
+    batch_size: Int = Field(16, ge=1, description="Samples per weight update.")
+    folds: Int = Field(5, ge=2, description="k of k-fold cross-validation.")
+    seed: Int = Field(0, description="Seed of splits, initial weights and shuffling.")
+    bench: str = Field("sim-bench.yaml", description="Packaged bench name, a bench file path, "
+                       "or 'model' (physics model directly, no instruments).")
+
+    @field_validator("bench")
+    @classmethod
+    def _bench_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            fail((), "must name a bench file, a packaged bench, or 'model'", value)
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainingConfig:
+        if self.dataset in ("mnist", "csv") and self.dataset_path is None:
+            fail(("dataset_path",), f"required when dataset is {self.dataset}")
+        if self.dataset in ("iris", "digits") and self.dataset_path is not None:
+            fail(("dataset_path",), f"not used with dataset {self.dataset} (remove it)",
+                 str(self.dataset_path))
+        if self.label_column is not None and self.dataset != "csv":
+            fail(("label_column",), "only used with dataset csv", self.label_column)
+        return self
