@@ -277,34 +277,28 @@ class MTJChip:
             rounds[k].append(j)
         return [np.array(r, int) for r in rounds]
 
+    def _evaluator(self, read_current_a: float, amplitude: float, use_tables: bool):
+        if use_tables:
+            return self._tables.evaluator(read_current_a, amplitude)
+        return ExactEvaluator(self, read_current_a, amplitude)
+
     def _run(self, sel, seq, affected, affected_seq, read_current_a, amplitude, use_tables):
-        """One round: outputs of ``sel`` and new branches of every ``affected`` device."""
-        static = self._tables.static(read_current_a) if use_tables else (
-            lambda i, c: self.static_response(i, c, read_current_a))
+        """One round: outputs of ``sel`` and new branches of every ``affected`` device.
+
+        With modulation the output of a point is that of the cycle entered on
+        the branch left by the previous point; without, that of the branch the
+        point leaves the junction on.
+        """
+        evaluator = self._evaluator(read_current_a, amplitude, use_tables)
+        forced = evaluator.end_forced(affected, affected_seq)
+        branches = macrospin.follow_branches(forced, self.branch[affected])
+        position = {int(a): j for j, a in enumerate(affected)}
+        after = branches[[position[int(s)] for s in sel]]
         if amplitude > 0:
-            if use_tables:
-                cycle = self._tables.cycle(read_current_a, amplitude)
-            else:
-                cycle = lambda i, c: self.cycle_response(static, i, c, amplitude)  # noqa: E731
-            _, _, _, end = cycle(affected, affected_seq)
-            forced = np.where(end[0] == end[1], end[0], 0)
-            branches = macrospin.follow_branches(forced, self.branch[affected])
-            position = {int(a): j for j, a in enumerate(affected)}
-            rows_sel = [position[int(s)] for s in sel]
-            entering = np.concatenate([self.branch[sel][:, None], branches[rows_sel, :-1]], axis=1)
-            dc_b, x_b, y_b, _ = cycle(sel, seq)
-            dc, x, y = (macrospin.select_branch(a, entering) for a in (dc_b, x_b, y_b))
-            _, _, slope_b = static(sel, seq)
-            slope = macrospin.select_branch(slope_b, entering)
+            used = np.concatenate([self.branch[sel][:, None], after[:, :-1]], axis=1)
         else:
-            forced, _, _ = static(affected, affected_seq)
-            branches = macrospin.follow_branches(forced, self.branch[affected])
-            position = {int(a): j for j, a in enumerate(affected)}
-            rows_sel = [position[int(s)] for s in sel]
-            _, v_b, slope_b = static(sel, seq)
-            dc = macrospin.select_branch(v_b, branches[rows_sel])
-            slope = macrospin.select_branch(slope_b, branches[rows_sel])
-            x = y = np.zeros_like(dc)
+            used = after
+        dc, x, y, slope = evaluator.values(sel, seq, used)
         return dc, x, y, slope, branches[:, -1]
 
     def _add_noise(self, index, dc, x, y, read_current_a, noise: NoiseSettings):
@@ -317,6 +311,34 @@ class MTJChip:
         )
         draw = self.rng.standard_normal((3,) + dc.shape)
         return dc + dc_std * draw[0], x + li_std * draw[1], y + li_std * draw[2]
+
+
+class ExactEvaluator:
+    """The chip's physics evaluated at every point (the reference for the tables).
+
+    Same questions as :class:`.response_tables.TableEvaluator`.
+    """
+
+    def __init__(self, chip: MTJChip, read_current_a: float, amplitude_a: float) -> None:
+        self.chip, self.read_current_a, self.amplitude_a = chip, read_current_a, amplitude_a
+
+    def _static(self, index, currents):
+        return self.chip.static_response(index, currents, self.read_current_a)
+
+    def end_forced(self, index, currents):
+        if self.amplitude_a <= 0.0:
+            return self._static(index, currents)[0]
+        end = self.chip.cycle_response(self._static, index, currents, self.amplitude_a)[3]
+        return np.where(end[0] == end[1], end[0], 0).astype(np.int8)
+
+    def values(self, index, currents, branch):
+        _, voltage, slope = self._static(index, currents)
+        slope = macrospin.select_branch(slope, branch)
+        if self.amplitude_a <= 0.0:
+            zero = np.zeros(np.shape(currents))
+            return macrospin.select_branch(voltage, branch), zero, zero, slope
+        dc, x, y, _ = self.chip.cycle_response(self._static, index, currents, self.amplitude_a)
+        return (*(macrospin.select_branch(a, branch) for a in (dc, x, y)), slope)
 
 
 def chip_from_bench(bench: Any) -> MTJChip:

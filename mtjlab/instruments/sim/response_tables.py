@@ -49,34 +49,63 @@ class TableGrid:
 
 
 class _Table:
-    """Values and slopes on a grid for each device (and optionally each branch)."""
+    """Values and slopes on a grid, per device or per (branch, device)."""
 
     def __init__(self, start_a: float, step_a: float, values: np.ndarray, slopes: np.ndarray | None = None):
         self.start_a, self.step_a = start_a, step_a
         self.values = values
         self.slopes = np.gradient(values, step_a, axis=-1) if slopes is None else slopes
+        self.n_nodes = values.shape[-1]
+        self.n_devices = values.shape[-2]
 
-    def _locate(self, currents: np.ndarray):
+    def _rows(self, index: np.ndarray, branch: np.ndarray | None) -> np.ndarray:
+        rows = np.asarray(index)[:, None]
+        if branch is not None:  # branch +1 is the first plane, -1 the second
+            rows = np.where(branch > 0, 0, self.n_devices) + rows
+        return rows
+
+    def hermite(self, index: np.ndarray, currents: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
+        """Cubic Hermite interpolation at ``currents`` (n, k) of devices ``index``."""
         position = (currents - self.start_a) / self.step_a
-        cell = np.clip(np.floor(position).astype(int), 0, self.values.shape[-1] - 2)
-        return cell, position - cell
-
-    def hermite(self, index: np.ndarray, currents: np.ndarray) -> np.ndarray:
-        """Cubic Hermite interpolation; leading axes of the table are kept."""
-        cell, t = self._locate(currents)
-        flat_values = self.values.reshape(self.values.shape[:-2] + (-1,))
-        flat_slopes = self.slopes.reshape(flat_values.shape)
-        n_nodes = self.values.shape[-1]
-        base = (np.asarray(index)[:, None] * n_nodes + cell)
-        y0, y1 = flat_values[..., base], flat_values[..., base + 1]
-        m0, m1 = flat_slopes[..., base] * self.step_a, flat_slopes[..., base + 1] * self.step_a
-        t2, t3 = t * t, t * t * t
+        cell = np.clip(np.floor(position).astype(int), 0, self.n_nodes - 2)
+        t = position - cell
+        base = self._rows(index, branch) * self.n_nodes + cell
+        values, slopes = self.values.reshape(-1), self.slopes.reshape(-1)
+        y0, y1 = values[base], values[base + 1]
+        m0, m1 = slopes[base] * self.step_a, slopes[base + 1] * self.step_a
+        t2 = t * t
+        t3 = t2 * t
         return (2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + t) * m0 + (3 * t2 - 2 * t3) * y1 + (t3 - t2) * m1
 
     def nearest(self, index: np.ndarray, currents: np.ndarray) -> np.ndarray:
-        node = np.clip(np.rint((currents - self.start_a) / self.step_a).astype(int), 0, self.values.shape[-1] - 1)
-        flat = self.values.reshape(self.values.shape[:-2] + (-1,))
-        return flat[..., np.asarray(index)[:, None] * self.values.shape[-1] + node]
+        node = np.clip(np.rint((currents - self.start_a) / self.step_a).astype(int), 0, self.n_nodes - 1)
+        return self.values.reshape(-1)[self._rows(index, None) * self.n_nodes + node]
+
+
+class TableEvaluator:
+    """Answers a chip's questions at one setting from its tables.
+
+    ``end_forced(index, currents)``: the branch each point leaves the junction
+    on whatever its history (+1/-1), or 0 where history decides.
+    ``values(index, currents, branch)``: ``(dc_v, x_v, y_v, slope_v_per_a)`` on
+    the given branches (x = y = 0 without modulation).
+    """
+
+    def __init__(self, static: tuple["_Table", "_Table"], cycle: tuple["_Table", ...] | None):
+        self._voltage, self._forced = static
+        self._cycle = cycle
+
+    def end_forced(self, index: np.ndarray, currents: np.ndarray) -> np.ndarray:
+        table = self._forced if self._cycle is None else self._cycle[3]
+        return table.nearest(index, currents).astype(np.int8)
+
+    def values(self, index: np.ndarray, currents: np.ndarray, branch: np.ndarray):
+        slope = self._voltage.slopes_table.hermite(index, currents, branch)
+        if self._cycle is None:
+            zero = np.zeros(np.shape(currents))
+            return self._voltage.hermite(index, currents, branch), zero, zero, slope
+        dc, x, y = (t.hermite(index, currents, branch) for t in self._cycle[:3])
+        return dc, x, y, slope
 
 
 class ResponseTables:
@@ -85,7 +114,7 @@ class ResponseTables:
     def __init__(self, chip: Any, grid: TableGrid) -> None:
         self.chip = chip
         self.grid = grid
-        self._static: dict[tuple, tuple[_Table, _Table, _Table]] = {}
+        self._static: dict[tuple, tuple[_Table, _Table]] = {}
         self._cycle: dict[tuple, tuple[_Table, ...]] = {}
 
     def covers(self, inputs: np.ndarray, amplitude_a: float) -> bool:
@@ -96,34 +125,40 @@ class ResponseTables:
         chip = self.chip
         return (chip.bias_field_oe, chip.bias_field_angle_deg, id(chip.devices)) + tuple(float(e) for e in extra)
 
-    def static(self, read_current_a: float) -> StaticFn:
-        """``f(index, currents) -> (forced, voltage, slope)`` like ``chip.static_response``."""
+    def _static_tables(self, read_current_a: float) -> tuple[_Table, _Table]:
         key = self._key(read_current_a)
         if key not in self._static:
             if len(self._static) > 8:
                 self._static.clear()
             nodes = self.grid.nodes(padded=True)
             everyone = np.arange(self.chip.devices.n_devices)
-            forced, voltage, slope = self.chip.static_response(everyone, np.broadcast_to(nodes, (everyone.size, nodes.size)), read_current_a)
+            forced, voltage, slope = self.chip.static_response(
+                everyone, np.broadcast_to(nodes, (everyone.size, nodes.size)), read_current_a)
             start = float(nodes[0])
-            self._static[key] = (
-                _Table(start, self.grid.step_a, forced.astype(float)),
-                _Table(start, self.grid.step_a, voltage, slope),
-                _Table(start, self.grid.step_a, slope),
-            )
-        forced_t, voltage_t, slope_t = self._static[key]
+            voltage_table = _Table(start, self.grid.step_a, voltage, slope)
+            voltage_table.slopes_table = _Table(start, self.grid.step_a, slope)
+            self._static[key] = (voltage_table, _Table(start, self.grid.step_a, forced.astype(float)))
+        return self._static[key]
+
+    def static(self, read_current_a: float) -> StaticFn:
+        """``f(index, currents) -> (forced, voltage, slope)`` like ``chip.static_response``."""
+        voltage_t, forced_t = self._static_tables(read_current_a)
 
         def lookup(index: np.ndarray, currents: np.ndarray):
+            both = np.array([1, -1], np.int8)[:, None, None] * np.ones((1,) + np.shape(currents), np.int8)
             return (
                 forced_t.nearest(index, currents).astype(np.int8),
-                voltage_t.hermite(index, currents),
-                slope_t.hermite(index, currents),
+                np.stack([voltage_t.hermite(index, currents, b) for b in both]),
+                np.stack([voltage_t.slopes_table.hermite(index, currents, b) for b in both]),
             )
 
         return lookup
 
-    def cycle(self, read_current_a: float, amplitude_a: float):
-        """``f(index, currents) -> (dc, x, y, end_branch)`` like ``chip.cycle_response``."""
+    def evaluator(self, read_current_a: float, amplitude_a: float) -> TableEvaluator:
+        """The tables at the chip's present setting, for this read current and modulation."""
+        static = self._static_tables(read_current_a)
+        if amplitude_a <= 0.0:
+            return TableEvaluator(static, None)
         key = self._key(read_current_a, amplitude_a)
         if key not in self._cycle:
             if len(self._cycle) > 8:
@@ -133,18 +168,9 @@ class ResponseTables:
             dc, x, y, end = self.chip.cycle_response(
                 self.static(read_current_a), everyone, np.broadcast_to(nodes, (everyone.size, nodes.size)), amplitude_a
             )
+            forced = np.where(end[0] == end[1], end[0], 0).astype(float)
             start = float(nodes[0])
             self._cycle[key] = tuple(_Table(start, self.grid.step_a, a) for a in (dc, x, y)) + (
-                _Table(start, self.grid.step_a, end.astype(float), np.zeros(end.shape)),
+                _Table(start, self.grid.step_a, forced, np.zeros(forced.shape)),
             )
-        dc_t, x_t, y_t, end_t = self._cycle[key]
-
-        def lookup(index: np.ndarray, currents: np.ndarray):
-            return (
-                dc_t.hermite(index, currents),
-                x_t.hermite(index, currents),
-                y_t.hermite(index, currents),
-                end_t.nearest(index, currents).astype(np.int8),
-            )
-
-        return lookup
+        return TableEvaluator(static, self._cycle[key])

@@ -1,0 +1,54 @@
+"""How long measurements take on a bench: settling and integration times.
+
+Shared by the simulated NeuronArray (to report the lab time a measurement would
+take) and by the bench (to wait the right time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Time constants to wait after a step for a lock-in output to settle to 99 %,
+#: by filter slope in dB/octave (SR830 manual, "Time constants").
+SETTLE_TIME_CONSTANTS = {6: 5.0, 12: 7.0, 18: 9.0, 24: 10.0}
+
+
+def lockin_settle_time_s(time_constant_s: float, slope_db_per_oct: int) -> float:
+    """Wait after an input step before reading the lock-in (s)."""
+    return SETTLE_TIME_CONSTANTS[int(slope_db_per_oct)] * time_constant_s
+
+
+def integration_time_s(nplc: float, line_frequency_hz: float) -> float:
+    """A source-meter reading integrates over ``nplc`` power-line cycles (s)."""
+    return nplc / line_frequency_hz
+
+
+@dataclass(frozen=True)
+class MeasurementTiming:
+    """The timing of a neuron measurement with the bench's default settings.
+
+    Per device: the switch routes it (``relay_settle_s``). Per input point: the
+    lock-in settles after the step, then the source-meter integrates one
+    reading and the lock-in is read (``reading_overhead_s`` for the bus
+    round trips of the two reads).
+    """
+
+    nplc: float = 1.0
+    line_frequency_hz: float = 50.0
+    lockin_time_constant_s: float = 0.03
+    lockin_slope_db_per_oct: int = 24
+    relay_settle_s: float = 0.005
+    reading_overhead_s: float = 0.004
+
+    @property
+    def point_time_s(self) -> float:
+        """Lab time of one input point (s)."""
+        return (
+            lockin_settle_time_s(self.lockin_time_constant_s, self.lockin_slope_db_per_oct)
+            + integration_time_s(self.nplc, self.line_frequency_hz)
+            + self.reading_overhead_s
+        )
+
+    def measurement_time_s(self, n_devices: int, n_points_total: int) -> float:
+        """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s)."""
+        return n_devices * self.relay_settle_s + n_points_total * self.point_time_s
