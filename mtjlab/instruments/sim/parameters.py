@@ -20,7 +20,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ...config import ChipPhysics
+
 ALIVE, SHORT, OPEN = 0, 1, 2
+_UNIFORM_PARAMETERS = (
+    "resistance_p_ohm", "tmr0", "tmr_half_bias_v", "anisotropy_field_oe",
+    "reference_angle_deg", "offset_field_oe", "field_line_oe_per_ma", "stability_factor",
+)
 DEAD_KINDS = {"short": SHORT, "open": OPEN}
 
 
@@ -64,12 +70,11 @@ class DeviceParameters:
 def uniform_devices(rows: int, cols: int, **values: float) -> DeviceParameters:
     """A chip of identical live junctions (for closed-form checks and studies).
 
-    Unnamed parameters take the nominal defaults of docs/physics.md.
+    Unnamed parameters take the nominal defaults of the bench file's
+    ``chip.physics`` section (docs/physics.md).
     """
-    nominal = dict(
-        resistance_p_ohm=1000.0, tmr0=1.2, tmr_half_bias_v=0.4, anisotropy_field_oe=30.0,
-        reference_angle_deg=90.0, offset_field_oe=2.0, field_line_oe_per_ma=5.0, stability_factor=2000.0,
-    )
+    defaults = ChipPhysics()
+    nominal = {name: getattr(defaults, name) for name in _UNIFORM_PARAMETERS}
     unknown = set(values) - set(nominal)
     if unknown:
         raise TypeError(f"unknown device parameter(s): {sorted(unknown)}")
