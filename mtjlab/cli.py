@@ -65,7 +65,6 @@ def run_sim_curves(bench_file: Path | None, bias_fields_oe: list[float] | None, 
     from mtjlab.instruments.sim.curves import write_curves
 
     bench = load_bench(bench_file) if bench_file is not None else load_default_bench()
-    out_dir.mkdir(parents=True, exist_ok=True)
     log.info("writing transfer curves to %s", out_dir)
     return write_curves(bench, bias_fields_oe, out_dir)
 
