@@ -203,7 +203,7 @@ class LimitsConfig(BaseModel):
 
     model_config = STRICT
     max_bias_v: Float = Field(0.5, gt=0, description="Junction bias voltage, volt (< 1 V).")
-    max_read_current_a: Float = Field(5e-4, gt=0, description="Read (junction) current, ampere.")
+    max_read_current_a: Float = Field(3e-4, gt=0, description="Read (junction) current, ampere.")
     max_input_current_a: Float = Field(0.02, gt=0, description="Input field-line current, A.")
     max_field_oe: Float = Field(200.0, gt=0, description="Coil field magnitude, oersted.")
     max_field_ramp_oe_per_s: Float = Field(100.0, gt=0, description="Field ramp rate, Oe/s.")

@@ -86,8 +86,9 @@ def dc_noise_std_v(voltage_v, resistance_ohm, temperature_k, hooge, integration_
 
 
 #: Equivalent noise bandwidth of a lock-in low-pass filter, times its time
-#: constant, by roll-off slope in dB/octave (SR830 manual, "Noise measurements").
-ENBW_TIMES_TAU = {6: 1.0 / 4.0, 12: 5.0 / 64.0, 18: 3.0 / 32.0, 24: 35.0 / 512.0}
+#: constant, by roll-off slope in dB/octave: n identical RC poles give
+#: ENBW * tau = C(2n-2, n-1) / 4^n (SR830 manual, "Noise measurements").
+ENBW_TIMES_TAU = {6: 1.0 / 4.0, 12: 1.0 / 8.0, 18: 3.0 / 32.0, 24: 5.0 / 64.0}
 
 
 def lockin_noise_std_v(voltage_v, resistance_ohm, temperature_k, hooge, frequency_hz, time_constant_s, slope_db_per_oct):
