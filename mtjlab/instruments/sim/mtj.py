@@ -341,9 +341,4 @@ class ExactEvaluator:
         return (*(macrospin.select_branch(a, branch) for a in (dc, x, y)), slope)
 
 
-def chip_from_bench(bench: Any) -> MTJChip:
-    """Shorthand for :meth:`MTJChip.from_bench`."""
-    return MTJChip.from_bench(bench)
-
-
-__all__ = ["ChipEnvironment", "ChipResponse", "MTJChip", "NoiseSettings", "OPEN", "SHORT", "chip_from_bench"]
+__all__ = ["ChipEnvironment", "ChipResponse", "MTJChip", "NoiseSettings", "OPEN", "SHORT"]

@@ -91,8 +91,8 @@ class TableEvaluator:
     the given branches (x = y = 0 without modulation).
     """
 
-    def __init__(self, static: tuple["_Table", "_Table"], cycle: tuple["_Table", ...] | None):
-        self._voltage, self._forced = static
+    def __init__(self, static: tuple["_Table", "_Table", "_Table"], cycle: tuple["_Table", ...] | None):
+        self._voltage, self._slope, self._forced = static
         self._cycle = cycle
 
     def end_forced(self, index: np.ndarray, currents: np.ndarray) -> np.ndarray:
@@ -100,7 +100,7 @@ class TableEvaluator:
         return table.nearest(index, currents).astype(np.int8)
 
     def values(self, index: np.ndarray, currents: np.ndarray, branch: np.ndarray):
-        slope = self._voltage.slopes_table.hermite(index, currents, branch)
+        slope = self._slope.hermite(index, currents, branch)
         if self._cycle is None:
             zero = np.zeros(np.shape(currents))
             return self._voltage.hermite(index, currents, branch), zero, zero, slope
@@ -114,7 +114,7 @@ class ResponseTables:
     def __init__(self, chip: Any, grid: TableGrid) -> None:
         self.chip = chip
         self.grid = grid
-        self._static: dict[tuple, tuple[_Table, _Table]] = {}
+        self._static: dict[tuple, tuple[_Table, _Table, _Table]] = {}
         self._cycle: dict[tuple, tuple[_Table, ...]] = {}
 
     def covers(self, inputs: np.ndarray, amplitude_a: float) -> bool:
@@ -125,7 +125,8 @@ class ResponseTables:
         chip = self.chip
         return (chip.bias_field_oe, chip.bias_field_angle_deg, id(chip.devices)) + tuple(float(e) for e in extra)
 
-    def _static_tables(self, read_current_a: float) -> tuple[_Table, _Table]:
+    def _static_tables(self, read_current_a: float) -> tuple[_Table, _Table, _Table]:
+        """(voltage with exact slopes, slope, forced branch) on the padded grid."""
         key = self._key(read_current_a)
         if key not in self._static:
             if len(self._static) > 8:
@@ -135,21 +136,23 @@ class ResponseTables:
             forced, voltage, slope = self.chip.static_response(
                 everyone, np.broadcast_to(nodes, (everyone.size, nodes.size)), read_current_a)
             start = float(nodes[0])
-            voltage_table = _Table(start, self.grid.step_a, voltage, slope)
-            voltage_table.slopes_table = _Table(start, self.grid.step_a, slope)
-            self._static[key] = (voltage_table, _Table(start, self.grid.step_a, forced.astype(float)))
+            self._static[key] = (
+                _Table(start, self.grid.step_a, voltage, slope),
+                _Table(start, self.grid.step_a, slope),
+                _Table(start, self.grid.step_a, forced.astype(float)),
+            )
         return self._static[key]
 
     def static(self, read_current_a: float) -> StaticFn:
         """``f(index, currents) -> (forced, voltage, slope)`` like ``chip.static_response``."""
-        voltage_t, forced_t = self._static_tables(read_current_a)
+        voltage_t, slope_t, forced_t = self._static_tables(read_current_a)
 
         def lookup(index: np.ndarray, currents: np.ndarray):
             both = np.array([1, -1], np.int8)[:, None, None] * np.ones((1,) + np.shape(currents), np.int8)
             return (
                 forced_t.nearest(index, currents).astype(np.int8),
                 np.stack([voltage_t.hermite(index, currents, b) for b in both]),
-                np.stack([voltage_t.slopes_table.hermite(index, currents, b) for b in both]),
+                np.stack([slope_t.hermite(index, currents, b) for b in both]),
             )
 
         return lookup
