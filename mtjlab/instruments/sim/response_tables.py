@@ -61,21 +61,44 @@ class _Table:
     def _rows(self, index: np.ndarray, branch: np.ndarray | None) -> np.ndarray:
         rows = np.asarray(index)[:, None]
         if branch is not None:  # branch +1 is the first plane, -1 the second
-            rows = np.where(branch > 0, 0, self.n_devices) + rows
+            rows = (branch < 0) * self.n_devices + rows
         return rows
+
+    def locate(self, index: np.ndarray, currents: np.ndarray, branch: np.ndarray | None = None):
+        """Where ``currents`` fall on the grid: flat node indices and Hermite weights.
+
+        Tables on the same grid share a location, so it is computed once for all.
+        """
+        # In-place arithmetic: this is the hot path of every tabulated measurement.
+        position = np.subtract(currents, self.start_a)
+        position *= 1.0 / self.step_a
+        np.clip(position, 0.0, self.n_nodes - 1, out=position)
+        cell = position.astype(np.intp)  # truncation = floor for the clipped, non-negative positions
+        np.minimum(cell, self.n_nodes - 2, out=cell)  # the last node is the end (t = 1) of the last cell
+        t = position
+        t -= cell
+        t2 = t * t
+        t3 = t2 * t
+        h01 = 3.0 * t2
+        h01 -= 2.0 * t3
+        h00 = 1.0 - h01
+        h11 = t3 - t2
+        h10 = h11 - t2
+        h10 += t
+        h10 *= self.step_a
+        h11 *= self.step_a
+        weights = (h00, h10, h01, h11)
+        return self._rows(index, branch) * self.n_nodes + cell, weights
+
+    def at(self, location) -> np.ndarray:
+        """Cubic Hermite interpolation at a location from :meth:`locate`."""
+        base, (w0, w1, w2, w3) = location
+        values, slopes = self.values.reshape(-1), self.slopes.reshape(-1)
+        return w0 * values[base] + w1 * slopes[base] + w2 * values[base + 1] + w3 * slopes[base + 1]
 
     def hermite(self, index: np.ndarray, currents: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
         """Cubic Hermite interpolation at ``currents`` (n, k) of devices ``index``."""
-        position = (currents - self.start_a) / self.step_a
-        cell = np.clip(np.floor(position).astype(int), 0, self.n_nodes - 2)
-        t = position - cell
-        base = self._rows(index, branch) * self.n_nodes + cell
-        values, slopes = self.values.reshape(-1), self.slopes.reshape(-1)
-        y0, y1 = values[base], values[base + 1]
-        m0, m1 = slopes[base] * self.step_a, slopes[base + 1] * self.step_a
-        t2 = t * t
-        t3 = t2 * t
-        return (2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + t) * m0 + (3 * t2 - 2 * t3) * y1 + (t3 - t2) * m1
+        return self.at(self.locate(index, currents, branch))
 
     def nearest(self, index: np.ndarray, currents: np.ndarray) -> np.ndarray:
         node = np.clip(np.rint((currents - self.start_a) / self.step_a).astype(int), 0, self.n_nodes - 1)
@@ -100,11 +123,13 @@ class TableEvaluator:
         return table.nearest(index, currents).astype(np.int8)
 
     def values(self, index: np.ndarray, currents: np.ndarray, branch: np.ndarray):
-        slope = self._slope.hermite(index, currents, branch)
+        static_location = self._slope.locate(index, currents, branch)
+        slope = self._slope.at(static_location)
         if self._cycle is None:
             zero = np.zeros(np.shape(currents))
-            return self._voltage.hermite(index, currents, branch), zero, zero, slope
-        dc, x, y = (t.hermite(index, currents, branch) for t in self._cycle[:3])
+            return self._voltage.at(static_location), zero, zero, slope
+        cycle_location = self._cycle[0].locate(index, currents, branch)
+        dc, x, y = (t.at(cycle_location) for t in self._cycle[:3])
         return dc, x, y, slope
 
 
