@@ -65,8 +65,14 @@ def run_sim_curves(bench_file: Path | None, bias_fields_oe: list[float] | None, 
     from mtjlab.instruments.sim.curves import write_curves
 
     bench = load_bench(bench_file) if bench_file is not None else load_default_bench()
+    from tqdm import tqdm
+
     log.info("writing transfer curves to %s", out_dir)
-    return write_curves(bench, bias_fields_oe, out_dir)
+
+    def progress(fields):
+        return tqdm(fields, desc="bias fields", unit="field", leave=False, file=sys.stderr)
+
+    return write_curves(bench, bias_fields_oe, out_dir, progress)
 
 
 # --------------------------------------------------------------------------- commands

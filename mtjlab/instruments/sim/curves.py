@@ -13,7 +13,7 @@ import csv
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -51,10 +51,14 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def measure_curves(bench: Any, bias_fields_oe: Sequence[float]) -> tuple[np.ndarray, dict]:
+Progress = Callable[[Iterable[float]], Iterable[float]]
+
+
+def measure_curves(bench: Any, bias_fields_oe: Sequence[float], progress: Progress | None = None) -> tuple[np.ndarray, dict]:
     """Sweep every device at each bias field; returns the input grid and results.
 
-    ``results[field] = (device_ids, NeuronMeasurement)`` for the live devices.
+    ``results[field]`` is the NeuronMeasurement of the live devices at that
+    field. ``progress`` wraps the loop over fields (a progress bar, say).
     """
     limit = bench.limits.max_input_current_a
     for field in bias_fields_oe:
@@ -65,7 +69,7 @@ def measure_curves(bench: Any, bias_fields_oe: Sequence[float]) -> tuple[np.ndar
     inputs = np.linspace(-span, span, POINTS)
     live = [d for d in array.device_ids if d not in array.dead_ids]
     results = {}
-    for field in bias_fields_oe:
+    for field in (progress or iter)(bias_fields_oe):
         array.set_bias_field(field)
         results[field] = array.measure(live, inputs)
     return inputs, results
@@ -130,7 +134,7 @@ def _plot(path: Path, bench: Any, results: dict) -> None:
     os.replace(tmp, path)
 
 
-def write_curves(bench: Any, bias_fields_oe: Sequence[float] | None, out_dir: Path) -> str:
+def write_curves(bench: Any, bias_fields_oe: Sequence[float] | None, out_dir: Path, progress: Progress | None = None) -> str:
     """Write ``curves.csv`` and ``curves.png`` into ``out_dir``; return a summary.
 
     Refuses to overwrite curves already in ``out_dir``.
@@ -143,7 +147,7 @@ def write_curves(bench: Any, bias_fields_oe: Sequence[float] | None, out_dir: Pa
             raise MtjlabError(f"{existing}: already exists; choose another --out folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise MtjlabError(f"{out_dir}: exists and is not a folder")
-    inputs, results = measure_curves(bench, fields)
+    inputs, results = measure_curves(bench, fields, progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(csv_path, results)
     _plot(png_path, bench, results)
