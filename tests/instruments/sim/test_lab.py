@@ -1,0 +1,90 @@
+"""The virtual lab: routing, coil dynamics, lock-in settling, exposure records."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mtjlab.config import load_default_bench
+from mtjlab.instruments.sim.lab import VirtualLab
+
+
+@pytest.fixture
+def lab():
+    return VirtualLab(load_default_bench())
+
+
+def test_nothing_routed_means_nothing_flows(lab):
+    lab.set_read_source(level_a=1e-4, output_on=True, compliance_v=2.0)
+    voltage, in_compliance = lab.read_voltage_v()
+    assert voltage == 2.0 and in_compliance  # an open circuit drives a current source to compliance
+    assert lab.lockin_xy_v_rms(noise=False) == (0.0, 0.0)
+    assert lab.maxima.device_current_a == {}
+    assert lab.input_current_a() == 0.0
+
+
+def test_routed_device_reads_the_chip(lab):
+    lab.close_relay(0, 0)
+    lab.set_read_source(level_a=1e-4, output_on=True, compliance_v=2.0)
+    lab.set_input_source(level_a=3e-3, output_on=True, compliance_v=5.0)
+    voltage, in_compliance = lab.read_voltage_v(noisy=False)
+    assert not in_compliance
+    expected = lab.chip.measure([0], np.array([[3e-3]]), 1e-4, lab.modulation_peak_a()).dc_voltage_v[0, 0]
+    assert voltage == pytest.approx(expected, rel=1e-9)
+    assert lab.maxima.device_current_a["r0c0"] == pytest.approx(1e-4)
+    assert lab.maxima.row_input_a[0] == pytest.approx(3e-3 + lab.modulation_peak_a())
+
+
+def test_lockin_reads_the_derivative_after_settling(lab):
+    lab.close_relay(0, 1)
+    lab.set_read_source(level_a=1e-4, output_on=True)
+    lab.set_sine(2e-4 * lab.wiring.modulation_resistor_ohm / math.sqrt(2))  # 0.2 mA peak
+    lab.set_input_source(level_a=-1e-3, output_on=True)
+    lab.clock.sleep(12 * lab.lockin.time_constant_s)
+    x_rms, y_rms = lab.lockin_xy_v_rms(noise=False)
+    exact = lab.chip.measure([1], np.array([[-1e-3]]), 1e-4, 2e-4).exact_derivative_v_per_a[0, 0]
+    assert x_rms * math.sqrt(2) / 2e-4 == pytest.approx(exact, rel=0.02)
+    assert abs(y_rms) < 1e-3 * abs(x_rms)
+
+
+def test_lockin_output_follows_the_filter_step_response(lab):
+    lab.close_relay(0, 1)
+    lab.set_read_source(level_a=1e-4, output_on=True)
+    lab.set_sine(0.14)
+    lab.clock.sleep(20 * lab.lockin.time_constant_s)
+    before = lab.lockin_xy_v_rms(noise=False)[0]
+    lab.set_input_source(level_a=4e-3, output_on=True)
+    assert lab.lockin_xy_v_rms(noise=False)[0] == pytest.approx(before)
+    lab.clock.sleep(lab.lockin.time_constant_s)  # x = 1 on a 4-pole (24 dB/oct) filter
+    one_tau = lab.lockin_xy_v_rms(noise=False)[0]
+    lab.clock.sleep(30 * lab.lockin.time_constant_s)
+    after = lab.lockin_xy_v_rms(noise=False)[0]
+    fraction = 1 - math.exp(-1) * (1 + 1 + 1 / 2 + 1 / 6)
+    assert (one_tau - before) / (after - before) == pytest.approx(fraction, rel=1e-6)
+
+
+def test_coil_field_follows_l_over_r_with_remanence(lab):
+    tau = lab.wiring.coil_inductance_h / lab.wiring.coil_resistance_ohm
+    k, rem = lab.wiring.coil_oe_per_a, lab.wiring.coil_remanence_oe
+    lab.set_coil(0.2, True)
+    assert lab.field_oe() == pytest.approx(rem)  # no time has passed: the current has not moved
+    lab.clock.sleep(tau)
+    assert lab.field_oe() == pytest.approx(k * 0.2 * (1 - math.exp(-1)) + rem)
+    lab.clock.sleep(20 * tau)
+    lab.set_coil(0.0, False)
+    lab.clock.sleep(30 * tau)
+    assert lab.field_oe() == pytest.approx(rem, abs=1e-9)  # remanence along the last drive
+    assert lab.maxima.coil_field_oe == pytest.approx(k * 0.2 + rem)
+
+
+def test_everything_safe_only_when_all_is_off_and_open(lab):
+    assert lab.everything_safe()
+    lab.close_relay(1, 1)
+    assert not lab.everything_safe()
+    lab.open_all_relays()
+    lab.set_read_source(level_a=1e-5, output_on=True)
+    assert not lab.everything_safe()
+    lab.set_read_source(level_a=0.0, output_on=False)
+    assert lab.everything_safe()
