@@ -28,7 +28,12 @@ QT_MODULES = {"PyQt5", "PyQt6", "PySide", "PySide2", "PySide6", "pyqtgraph", "qt
 PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "joblib"}
 UNSAFE_YAML = {"load", "load_all", "unsafe_load", "unsafe_load_all", "full_load", "full_load_all",
                "Loader", "UnsafeLoader", "FullLoader"}
-SCPI_EXEMPT = ("mtjlab/instruments/drivers/", "mtjlab/instruments/sim/scpi.py", "mtjlab/instruments/sim/lab.py")
+SCPI_EXEMPT = (
+    "mtjlab/instruments/drivers/",
+    "mtjlab/instruments/sim/scpi.py",
+    "mtjlab/instruments/sim/lab.py",
+    "mtjlab/instruments/sim/emulators/",
+)
 
 SCPI_PATTERNS = [
     re.compile(r"^[*:]?[A-Z]{3,}[a-z]*(:[A-Z]{2,})+"),  # SOUR:CURR, :SENSe:FUNCtion

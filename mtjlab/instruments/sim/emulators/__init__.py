@@ -1,0 +1,1 @@
+"""Emulated instruments: each answers the command subset its pymeasure driver sends."""
