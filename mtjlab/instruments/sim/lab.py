@@ -152,6 +152,17 @@ class VirtualLab:
         self.lockin.sine_v_rms = float(v_rms)
         self.note_exposure()
 
+    def set_lockin(self, frequency_hz: float | None = None, time_constant_s: float | None = None,
+                   slope_db_per_oct: int | None = None) -> None:
+        """The lock-in's reference frequency (Hz), time constant (s) and filter slope (dB/oct)."""
+        self.state_changes()
+        if frequency_hz is not None:
+            self.lockin.frequency_hz = float(frequency_hz)
+        if time_constant_s is not None:
+            self.lockin.time_constant_s = float(time_constant_s)
+        if slope_db_per_oct is not None:
+            self.lockin.slope_db_per_oct = int(slope_db_per_oct)
+
     def close_relay(self, row: int, col: int) -> None:
         self.state_changes()
         self.closed.add((int(row), int(col)))
