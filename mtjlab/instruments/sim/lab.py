@@ -20,6 +20,14 @@ file (docs/physics.md and DESIGN.md):
 Time is virtual: emulators advance :attr:`VirtualLab.clock` by what each command
 would take on the real instrument. For tests, the lab records the largest
 current, voltage and input each device saw and the largest coil field.
+
+The physics is evaluated lazily: each change of the conditions (routing, source
+levels, modulation, field) is appended to a timeline, and the chip answers for
+all pending changes at once, in order, when something is read (a ramp of fifty
+steps costs one vectorised evaluation, and the junction still follows the whole
+history). The lock-in output is the exact response of its linear filter to the
+piecewise-constant first harmonic: ``sum_i (u_i - u_{i-1}) S(t - t_i)``, with S
+the step response above.
 """
 
 from __future__ import annotations
@@ -31,11 +39,16 @@ from typing import Any
 import numpy as np
 
 from . import transport
-from .mtj import MTJChip, NoiseSettings
+from .mtj import MTJChip
 
 #: Resistance of a chip's field line (ohm): a ~1 mm long, 1 um x 0.2 um Al line.
 FIELD_LINE_RESISTANCE_OHM = 50.0
 SQRT2 = math.sqrt(2.0)
+#: After this many L/R time constants the coil current is at its set-point to
+#: double precision (exp(-40) = 4e-18), so the field is exactly constant.
+COIL_SETTLED_TAU = 40.0
+#: Largest group of inputs evaluated point by point before building tables.
+EXACT_GROUP_LIMIT = 64
 
 
 class VirtualClock:
@@ -88,6 +101,34 @@ class CoilState:
     last_direction: float = 0.0
 
 
+@dataclass(frozen=True)
+class Conditions:
+    """What the routed junction and its row are exposed to (None: nothing routed)."""
+
+    device: int | None
+    read_a: float
+    input_a: float
+    modulation_a: float
+    field_oe: float
+    generation: int  # bumped when the devices' parameters change
+
+    @property
+    def setting(self) -> tuple:
+        """What must stay fixed for a group of inputs to be evaluated together."""
+        return (self.device, self.read_a, self.modulation_a, self.field_oe, self.generation)
+
+
+@dataclass
+class Change:
+    """A moment the conditions changed, and the chip's noiseless answer to them."""
+
+    time_s: float
+    conditions: Conditions
+    dc_v: float | None = None
+    x_v: float = 0.0  # first harmonic, peak
+    y_v: float = 0.0
+
+
 @dataclass
 class MaximaSeen:
     """The largest values ever applied, per device and for the coil (for tests)."""
@@ -120,14 +161,16 @@ class VirtualLab:
         self.coil = CoilState()
         self.closed: set[tuple[int, int]] = set()
         self.nplc = self.wiring.source_nplc
-        self.maxima = MaximaSeen()
-        self._lockin_from = (0.0, 0.0)
-        self._lockin_target = (0.0, 0.0)
-        self._lockin_changed_s = 0.0
+        #: Injected faults (:class:`.faults.Faults`), or None.
+        self.faults: Any = None
+        self._maxima = MaximaSeen()
+        self._generation = 0
+        self._timeline: list[Change] = [Change(0.0, self.conditions(), 0.0)]
+        self._lockin_base = (0.0, 0.0)  # output the filter had fully settled to before the timeline
 
     # ------------------------------------------------------------------ setters
-    # Emulators change the lab only through these, so the lock-in filter starts
-    # settling and the exposure of the routed device is recorded at each change.
+    # Emulators change the lab only through these, so that every change enters
+    # the timeline (the chip's history, the lock-in filter, the exposure record).
     def set_read_source(self, level_a: float | None = None, output_on: bool | None = None,
                         compliance_v: float | None = None) -> None:
         self._change(self.read, level_a, output_on, compliance_v)
@@ -137,25 +180,22 @@ class VirtualLab:
         self._change(self.input, level_a, output_on, compliance_v)
 
     def _change(self, source: SourceState, level_a, output_on, compliance_v) -> None:
-        self.state_changes()
         if level_a is not None:
             source.level_a = float(level_a)
         if output_on is not None:
             source.output_on = bool(output_on)
         if compliance_v is not None:
             source.compliance_v = float(compliance_v)
-        self.note_exposure()
+        self._mark()
 
     def set_sine(self, v_rms: float) -> None:
         """The lock-in's sine output amplitude (V rms), driving the modulation resistor."""
-        self.state_changes()
         self.lockin.sine_v_rms = float(v_rms)
-        self.note_exposure()
+        self._mark()
 
     def set_lockin(self, frequency_hz: float | None = None, time_constant_s: float | None = None,
                    slope_db_per_oct: int | None = None) -> None:
         """The lock-in's reference frequency (Hz), time constant (s) and filter slope (dB/oct)."""
-        self.state_changes()
         if frequency_hz is not None:
             self.lockin.frequency_hz = float(frequency_hz)
         if time_constant_s is not None:
@@ -164,17 +204,33 @@ class VirtualLab:
             self.lockin.slope_db_per_oct = int(slope_db_per_oct)
 
     def close_relay(self, row: int, col: int) -> None:
-        self.state_changes()
         self.closed.add((int(row), int(col)))
-        self.note_exposure()
+        self._mark()
 
     def open_relay(self, row: int, col: int) -> None:
-        self.state_changes()
         self.closed.discard((int(row), int(col)))
+        self._mark()
 
     def open_all_relays(self) -> None:
-        self.state_changes()
         self.closed.clear()
+        self._mark()
+
+    def set_device_parameters(self, device_id: str, **values: float) -> None:
+        """Change one junction's truth from now on (a fault: it dies or drifts).
+
+        ``values`` are :class:`.parameters.DeviceParameters` fields, e.g.
+        ``dead_kind=OPEN`` or ``offset_field_oe=3.5``.
+        """
+        self._evaluate()
+        index = self.chip.devices.index_of([device_id])[0]
+        arrays = {}
+        for name, value in values.items():
+            array = np.array(getattr(self.chip.devices, name))
+            array[index] = value
+            arrays[name] = array
+        self.chip.replace_devices(self.chip.devices.with_values(**arrays))
+        self._generation += 1
+        self._mark()
 
     # ------------------------------------------------------------------ routing
     @property
@@ -184,7 +240,9 @@ class VirtualLab:
 
     def device_index(self) -> int | None:
         routed = self.routed_device
-        return None if routed is None else routed[0] * self.chip.cols + routed[1]
+        if routed is None or routed[0] >= self.chip.rows or routed[1] >= self.chip.cols:
+            return None
+        return routed[0] * self.chip.cols + routed[1]
 
     # -------------------------------------------------------------------- coil
     @property
@@ -195,11 +253,13 @@ class VirtualLab:
         c = self.coil
         target = c.setpoint_a if c.output_on else 0.0
         elapsed = self.clock.now_s() - c.since_s
+        if elapsed >= COIL_SETTLED_TAU * self.coil_tau_s:
+            return target
         return target + (c.start_a - target) * math.exp(-elapsed / self.coil_tau_s)
 
     def set_coil(self, setpoint_a: float, output_on: bool) -> None:
         """The supply's new set-point (A) and output state, from now on."""
-        self.state_changes()
+        self._mark()  # the field so far, at the moment it starts to move
         self.coil.start_a = self.coil_current_a()
         self.coil.since_s = self.clock.now_s()
         self.coil.setpoint_a, self.coil.output_on = float(setpoint_a), bool(output_on)
@@ -207,8 +267,9 @@ class VirtualLab:
             self.coil.last_direction = math.copysign(1.0, setpoint_a)
         target = setpoint_a if output_on else 0.0
         # The current moves monotonically between set-points: its extremes are the ends.
-        self.maxima.coil_current_a = max(self.maxima.coil_current_a, abs(target), abs(self.coil.start_a))
-        self.maxima.coil_field_oe = max(self.maxima.coil_field_oe, abs(self.field_for_current(target)))
+        m = self._maxima
+        m.coil_current_a = max(m.coil_current_a, abs(target), abs(self.coil.start_a))
+        m.coil_field_oe = max(m.coil_field_oe, abs(self.field_for_current(target)))
 
     def field_for_current(self, current_a: float) -> float:
         return self.wiring.coil_oe_per_a * current_a + self.wiring.coil_remanence_oe * self.coil.last_direction
@@ -217,94 +278,156 @@ class VirtualLab:
         """The field at the chip (and at the gaussmeter's probe) now (Oe)."""
         return self.field_for_current(self.coil_current_a())
 
-    # ----------------------------------------------------------------- physics
+    # -------------------------------------------------------------- conditions
     def modulation_peak_a(self) -> float:
         return self.lockin.sine_v_rms * SQRT2 / self.wiring.modulation_resistor_ohm
 
     def input_current_a(self) -> float:
         """DC current in the routed row's field line (A): zero when nothing is routed."""
-        if self.routed_device is None:
-            return 0.0
-        return self.input.driving_a
+        return self.input.driving_a if self.device_index() is not None else 0.0
 
-    def _respond(self, noise: bool):
-        index = self.device_index()
-        if index is None or not self.read.output_on or self.read.level_a == 0.0:
-            return None
-        self.chip.set_bias_field(self.field_oe())
-        settings = NoiseSettings(
-            integration_time_s=self.nplc / self.wiring.line_frequency_hz,
-            lockin_frequency_hz=self.lockin.frequency_hz,
-            lockin_time_constant_s=self.lockin.time_constant_s,
-            lockin_slope_db_per_oct=self.lockin.slope_db_per_oct,
-        )
-        return self.chip.measure(
-            [index], np.array([[self.input_current_a()]]), self.read.level_a, self.modulation_peak_a(),
-            noise=settings if noise else None,
+    def conditions(self) -> Conditions:
+        device = self.device_index()
+        routed = device is not None
+        return Conditions(
+            device=device,
+            read_a=self.read.driving_a if routed else 0.0,
+            input_a=self.input.driving_a if routed else 0.0,
+            modulation_a=self.modulation_peak_a() if routed else 0.0,
+            field_oe=self.field_oe(),
+            generation=self._generation,
         )
 
+    def _mark(self) -> None:
+        """Enter the present conditions in the timeline (if they changed)."""
+        now = self.conditions()
+        if now != self._timeline[-1].conditions:
+            self._timeline.append(Change(self.clock.now_s(), now))
+        if now.device is not None:  # what needs no physics is recorded at once
+            row = now.device // self.chip.cols
+            device_id = self.chip.device_ids[now.device]
+            self._maxima.note(self._maxima.row_input_a, row, abs(now.input_a) + now.modulation_a)
+            if now.read_a:
+                self._maxima.note(self._maxima.device_current_a, device_id, now.read_a)
+
+    # ----------------------------------------------------------------- physics
+    def _evaluate(self) -> None:
+        """Let the chip answer every pending change, in order, in as few calls as possible."""
+        self._mark()  # the coil may have moved since the last change
+        pending = [c for c in self._timeline if c.dc_v is None]
+        if not pending:
+            return
+        start = self._timeline.index(pending[0])
+        previous = self._timeline[start - 1].conditions if start else None
+        group: list[Change] = []
+        for change in pending:
+            if group and change.conditions.setting != group[0].conditions.setting:
+                self._evaluate_group(group)
+                group = []
+            if previous is not None and previous.device is not None and previous.device != change.conditions.device:
+                # the old row's field line is released: its junctions see zero input
+                self._flush_group(group)
+                group = []
+                self.chip.set_bias_field(change.conditions.field_oe)
+                self.chip.apply_row_input(previous.device // self.chip.cols, 0.0)
+            group.append(change)
+            previous = change.conditions
+        self._evaluate_group(group)
+
+    def _flush_group(self, group: list[Change]) -> None:
+        if group:
+            self._evaluate_group(group)
+
+    def _evaluate_group(self, group: list[Change]) -> None:
+        first = group[0].conditions
+        self.chip.set_bias_field(first.field_oe)
+        if first.device is None:
+            for change in group:
+                change.dc_v = 0.0
+            return
+        inputs = np.array([[c.conditions.input_a for c in group]])
+        exact = (not self.chip.tables_ready(first.read_a, first.modulation_a)) and len(group) <= EXACT_GROUP_LIMIT
+        response = self.chip.measure([first.device], inputs, first.read_a, first.modulation_a, exact=exact)
+        device_id = self.chip.device_ids[first.device]
+        for j, change in enumerate(group):
+            change.dc_v = float(response.dc_voltage_v[0, j]) if first.read_a else 0.0
+            change.x_v = float(response.x_v[0, j]) if first.read_a else 0.0
+            change.y_v = float(response.y_v[0, j]) if first.read_a else 0.0
+            if first.read_a:
+                seen = min(abs(change.dc_v), self.read.compliance_v)
+                self._maxima.note(self._maxima.device_voltage_v, device_id, seen)
+
+    @property
+    def maxima(self) -> MaximaSeen:
+        """The largest values every device and the coil have seen so far."""
+        self._evaluate()
+        return self._maxima
+
+    # ---------------------------------------------------------------- readings
     def read_voltage_v(self, noisy: bool = True) -> tuple[float, bool]:
         """The read source-meter's voltage reading and whether it is in compliance."""
-        response = self._respond(noise=noisy)
-        if response is None:  # open circuit: a current source rises to its compliance
-            return (math.copysign(self.read.compliance_v, self.read.level_a or 1.0) if self.read.output_on else 0.0,
-                    self.read.output_on and self.read.level_a != 0.0)
-        voltage = float(response.dc_voltage_v[0, 0])
+        self._evaluate()
+        now = self._timeline[-1]
+        if not self.read.output_on:
+            return 0.0, False
+        if now.conditions.device is None or self.read.level_a == 0.0:
+            # open circuit: a current source rises to its compliance
+            return math.copysign(self.read.compliance_v, self.read.level_a or 1.0), self.read.level_a != 0.0
+        voltage = now.dc_v
+        if noisy:
+            env = self.chip.environment
+            std = transport.dc_noise_std_v(voltage, self._resistance_ohm(), env.temperature_k,
+                                           env.flicker_noise_hooge, self.nplc / self.wiring.line_frequency_hz)
+            voltage += float(std) * self.chip.rng.standard_normal()
         if abs(voltage) > self.read.compliance_v:
             return math.copysign(self.read.compliance_v, voltage), True
         return voltage, False
+
+    def _resistance_ohm(self) -> float:
+        now = self._timeline[-1]
+        return abs(now.dc_v / now.conditions.read_a) if now.conditions.read_a else 1e9
 
     def input_voltage_v(self) -> tuple[float, bool]:
         """The input source-meter's voltage across the field line, and compliance."""
         if not self.input.output_on:
             return 0.0, False
-        if self.routed_device is None:
+        if self.device_index() is None:
             return (math.copysign(self.input.compliance_v, self.input.level_a or 1.0), self.input.level_a != 0.0)
         voltage = self.input.level_a * FIELD_LINE_RESISTANCE_OHM
         if abs(voltage) > self.input.compliance_v:
             return math.copysign(self.input.compliance_v, voltage), True
         return voltage, False
 
-    def state_changes(self) -> None:
-        """Call before any change of the lab's conditions: the lock-in starts settling."""
-        self._lockin_from = self.lockin_xy_v_rms(noise=False)
-        self._lockin_changed_s = self.clock.now_s()
-        self._lockin_target = None  # recomputed at the next read
+    def _step_response(self, elapsed_s: float) -> float:
+        poles = {6: 1, 12: 2, 18: 3, 24: 4}[int(self.lockin.slope_db_per_oct)]
+        x = max(elapsed_s, 0.0) / self.lockin.time_constant_s
+        return 1.0 - math.exp(-x) * sum(x**k / math.factorial(k) for k in range(poles))
 
     def lockin_xy_v_rms(self, noise: bool = True) -> tuple[float, float]:
-        """X and Y (V rms) the lock-in shows now, including its filter's settling."""
-        if self._lockin_target is None:
-            response = self._respond(noise=False)
-            self._lockin_target = (0.0, 0.0) if response is None else (
-                float(response.x_v[0, 0]) / SQRT2, float(response.y_v[0, 0]) / SQRT2)
-        poles = {6: 1, 12: 2, 18: 3, 24: 4}[int(self.lockin.slope_db_per_oct)]
-        x = (self.clock.now_s() - self._lockin_changed_s) / self.lockin.time_constant_s
-        settled = 1.0 - math.exp(-x) * sum(x**k / math.factorial(k) for k in range(poles))
-        x_v, y_v = (a + (b - a) * settled for a, b in zip(self._lockin_from, self._lockin_target))
-        if noise and self.device_index() is not None:
-            voltage, _ = self.read_voltage_v(noisy=False)
-            resistance = abs(voltage / self.read.level_a) if self.read.level_a else 1e9
+        """X and Y (V rms) the lock-in shows now: its filter's response to the history."""
+        self._evaluate()
+        now_s = self.clock.now_s()
+        # Changes the filter has fully forgotten fold into the settled base value.
+        while len(self._timeline) > 1 and self._step_response(now_s - self._timeline[1].time_s) == 1.0:
+            dropped = self._timeline.pop(0)
+            self._lockin_base = (self._timeline[0].x_v / SQRT2, self._timeline[0].y_v / SQRT2)
+            del dropped
+        x_v, y_v = self._lockin_base
+        before = self._lockin_base
+        for change in self._timeline:
+            target = (change.x_v / SQRT2, change.y_v / SQRT2)
+            weight = self._step_response(now_s - change.time_s)
+            x_v += (target[0] - before[0]) * weight
+            y_v += (target[1] - before[1]) * weight
+            before = target
+        if noise and self._timeline[-1].conditions.read_a:
             env = self.chip.environment
             std_peak = transport.lockin_noise_std_v(
-                voltage, resistance, env.temperature_k, env.flicker_noise_hooge,
+                self._timeline[-1].dc_v, self._resistance_ohm(), env.temperature_k, env.flicker_noise_hooge,
                 self.lockin.frequency_hz, self.lockin.time_constant_s, self.lockin.slope_db_per_oct)
-            x_v += std_peak / SQRT2 * self.chip.rng.standard_normal()
-            y_v += std_peak / SQRT2 * self.chip.rng.standard_normal()
+            x_v += float(std_peak) / SQRT2 * self.chip.rng.standard_normal()
+            y_v += float(std_peak) / SQRT2 * self.chip.rng.standard_normal()
         return x_v, y_v
-
-    def note_exposure(self) -> None:
-        """Record what the routed device and its row are exposed to now."""
-        routed = self.routed_device
-        if routed is None:
-            return
-        row, col = routed
-        device = self.chip.device_ids[row * self.chip.cols + col]
-        self.maxima.note(self.maxima.row_input_a, row, abs(self.input.driving_a) + self.modulation_peak_a())
-        if self.read.output_on:
-            self.maxima.note(self.maxima.device_current_a, device, self.read.level_a)
-            response = self._respond(noise=False)
-            if response is not None:
-                self.maxima.note(self.maxima.device_voltage_v, device, min(abs(float(response.dc_voltage_v[0, 0])), self.read.compliance_v))
 
     def everything_safe(self) -> bool:
         """Every output off at zero, the coil at zero, every relay open."""

@@ -113,6 +113,8 @@ class MTJChip:
         self.bias_field_oe = 0.0
         self.bias_field_angle_deg = float(bias_field_angle_deg)
         self.branch = np.ones(devices.n_devices, np.int8)
+        #: The DC current each row's field line carries now (A): the last input applied.
+        self.row_input_a = np.zeros(rows)
         self.rng = np.random.default_rng(noise_seed)
         self._grid = TableGrid.covering(input_table_range_a, table_points)
         self._tables = ResponseTables(self, self._grid)
@@ -150,10 +152,41 @@ class MTJChip:
         return self.devices.device_ids
 
     def set_bias_field(self, field_oe: float, angle_deg: float | None = None) -> None:
-        """Set the coil's in-plane bias field (Oe) and optionally its angle (deg)."""
-        self.bias_field_oe = float(field_oe)
-        if angle_deg is not None:
-            self.bias_field_angle_deg = float(angle_deg)
+        """Set the coil's in-plane bias field (Oe) and optionally its angle (deg).
+
+        The coil field reaches every junction, measured or not: each one whose
+        energy no longer holds it on its branch (at its row's present input)
+        switches now.
+        """
+        angle = self.bias_field_angle_deg if angle_deg is None else float(angle_deg)
+        if (float(field_oe), angle) == (self.bias_field_oe, self.bias_field_angle_deg):
+            return
+        self.bias_field_oe, self.bias_field_angle_deg = float(field_oe), angle
+        self._relax(np.arange(self.devices.n_devices))
+
+    def apply_row_input(self, row: int, input_current_a: float) -> None:
+        """Leave ``input_current_a`` (A) in field line ``row``: its junctions follow it."""
+        self.row_input_a[int(row)] = float(input_current_a)
+        self._relax(np.flatnonzero(self.devices.row == int(row)))
+
+    def replace_devices(self, devices: DeviceParameters) -> None:
+        """New truth for the junctions (a junction died or drifted); state is kept."""
+        if devices.n_devices != self.devices.n_devices:
+            raise ValueError("replacement devices do not fill the same chip")
+        self.devices = devices  # response tables are keyed by the parameters' identity
+        self._relax(np.arange(devices.n_devices))
+
+    def tables_ready(self, read_current_a: float, amplitude_a: float) -> bool:
+        """Whether the response tables for this setting are already built."""
+        return self._tables.ready(read_current_a, amplitude_a)
+
+    def _relax(self, index: np.ndarray) -> None:
+        """Junctions ``index`` take the branch their energy forces at their row's input."""
+        if index.size == 0:
+            return
+        inputs = self.row_input_a[self.devices.row[index]][:, None]
+        forced = self.static_response(index, inputs, 0.0)[0][:, 0]
+        self.branch[index] = np.where(forced != 0, forced, self.branch[index])
 
     # ----------------------------------------------------------------- physics
     def reduced_fields(self, index: np.ndarray, input_current_a: np.ndarray):
@@ -258,6 +291,7 @@ class MTJChip:
             f_dc, f_x, f_y, f_slope, new_branch = self._run(sel, seq, affected, affected_seq, read_current_a, amplitude, use_tables)
             dc[round_devices], x[round_devices], y[round_devices], slope[round_devices] = f_dc, f_x, f_y, f_slope
             self.branch[affected] = new_branch
+            self.row_input_a[self.devices.row[sel]] = seq[:, -1]
         if noise is not None:
             dc, x, y = self._add_noise(index, dc, x, y, read_current_a, noise)
         with np.errstate(invalid="ignore", divide="ignore"):

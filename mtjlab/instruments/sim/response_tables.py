@@ -146,6 +146,12 @@ class ResponseTables:
         """Whether every input (and its modulation) lies inside the tables."""
         return bool(np.max(np.abs(inputs), initial=0.0) <= self.grid.range_a and amplitude_a <= self.grid.max_amplitude_a)
 
+    def ready(self, read_current_a: float, amplitude_a: float) -> bool:
+        """Whether the tables for this setting exist already (no build needed)."""
+        if self._key(read_current_a) not in self._static:
+            return False
+        return amplitude_a <= 0.0 or self._key(read_current_a, amplitude_a) in self._cycle
+
     def _key(self, *extra: float) -> tuple:
         chip = self.chip
         return (chip.bias_field_oe, chip.bias_field_angle_deg, id(chip.devices)) + tuple(float(e) for e in extra)

@@ -115,8 +115,6 @@ def test_requests_on_one_row_are_applied_in_order():
     assert r.dc_voltage_v[0, 1] / TINY_READ_A == pytest.approx(2200.0, rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: a bias-field change only updates the branch of rows "
-                   "that are measured afterwards; the coil field reaches every junction")
 def test_the_bias_field_acts_on_every_row_even_unmeasured():
     chip = _easy_axis_chip(2, 1)
     chip.set_bias_field(-2 * HK, 0.0)  # saturates every junction along -x
