@@ -35,3 +35,7 @@ class SafetyLimitError(MtjlabError):
 
 class DeadDeviceError(MtjlabError):
     """A junction is dead (shorted or open) and cannot be used as a neuron."""
+
+
+class ConnectionLostError(InstrumentError):
+    """The connection to an instrument dropped; its outputs may still be on."""

@@ -167,16 +167,24 @@ class EmulatorAdapter(Adapter):
     unchanged against the virtual lab.
     """
 
-    def __init__(self, emulator: ScpiEmulator, **kwargs) -> None:
+    def __init__(self, emulator: ScpiEmulator, *, faults=None, role: str | None = None,
+                 timeout_s: float = 5.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.emulator = emulator
         self.connection = self  # pymeasure's Adapter.close() closes the connection
+        #: Injected faults (:class:`.faults.Faults`) and the role they address.
+        self.faults, self.role = faults, role
+        self.timeout = timeout_s * 1000.0  # ms, as a VISA resource states it
 
     def _write(self, command: str, **kwargs) -> None:
+        if self.faults is not None:
+            self.faults.on_write(self, command)
         for line in command.splitlines() or [""]:
             self.emulator.write(line)
 
     def _read(self, **kwargs) -> str:
+        if self.faults is not None:
+            return self.faults.on_read(self, self.emulator.read)
         return self.emulator.read()
 
     def flush_read_buffer(self) -> None:
