@@ -1,0 +1,248 @@
+"""FieldSource: the coil's Kepco BOP supply in closed loop with a Lake Shore 425 gaussmeter.
+
+Calibration model (the bench file's ``wiring``): the field at the chip is
+
+    field_oe = coil_oe_per_a * current_a + remanence_oe * d
+
+where ``d`` is the sign of the last non-zero current the coil was driven with
+(the yoke keeps its remanence along the last driven direction; ``d`` flips as
+soon as the current changes sign). Hence a field ``F`` with ``F > remanence``
+needs ``(F - remanence) / coil_oe_per_a``, one with ``F < -remanence`` needs
+``(F + remanence) / coil_oe_per_a``. A field inside the remanence band
+``|F| < remanence`` cannot be held by any current in this model: the coil is
+left at zero current with its remanence along ``sign(F)`` (the nearest field
+it can hold; for ``F = 0`` the present direction), and a warning names the
+residual error if it exceeds the tolerance. Every other target is reached in
+closed loop.
+
+:meth:`ClosedLoopField.set_field_oe`:
+
+1. computes the current from the calibration; a current beyond
+   ``max_current_a`` is refused with ValueError before anything is sent;
+2. ramps the supply's current set-point in steps no faster than
+   ``ramp_rate_oe_per_s / coil_oe_per_a`` (A/s);
+3. polls the gaussmeter every ``settle_poll_s``. While two successive readings
+   differ by more than half the tolerance the coil (L/R) is still settling and
+   the loop only waits. A steady reading within ``tolerance_oe`` of the target
+   ends the loop; a steady reading off target corrects the current by
+   ``(target - reading) / coil_oe_per_a`` (ramped) and the loop waits again.
+   After ``max_iterations`` readings it raises InstrumentError naming the
+   target and the last reading.
+
+:meth:`ClosedLoopField.zero` ramps the current to zero the same way, waits
+until the measured coil current has decayed, then turns the output off.
+
+The supply is put in current mode, with its voltage limit at
+``voltage_limit_v``, the first time a field is set; the gaussmeter reads in
+oersted, DC, auto range, from its first reading. Time goes through the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from pymeasure.instruments.generic_types import SCPIMixin
+
+from ...errors import InstrumentError
+from ..interfaces import Clock
+from .source_meter import DEFAULT_STEP_TIME_S, ramp_steps
+
+log = logging.getLogger(__name__)
+
+#: Voltage limit of the BOP 36-6M in current mode (its full scale), V.
+DEFAULT_VOLTAGE_LIMIT_V = 36.0
+
+
+class ClosedLoopField:
+    """Coil supply plus gaussmeter behind the :class:`~..interfaces.FieldSource` protocol."""
+
+    def __init__(self, supply: Any, gaussmeter: Any, clock: Clock, *, coil_oe_per_a: float, remanence_oe: float,
+                 ramp_rate_oe_per_s: float, tolerance_oe: float = 0.1, max_current_a: float,
+                 settle_poll_s: float = 0.05, max_iterations: int = 20,
+                 voltage_limit_v: float = DEFAULT_VOLTAGE_LIMIT_V, step_time_s: float = DEFAULT_STEP_TIME_S) -> None:
+        for what, value in (("coil_oe_per_a", coil_oe_per_a), ("ramp_rate_oe_per_s", ramp_rate_oe_per_s),
+                            ("tolerance_oe", tolerance_oe), ("max_current_a", max_current_a),
+                            ("settle_poll_s", settle_poll_s), ("voltage_limit_v", voltage_limit_v),
+                            ("step_time_s", step_time_s)):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"field: {what} must be a positive number, not {value!r}")
+        if not math.isfinite(remanence_oe):
+            raise ValueError(f"field: remanence_oe must be a finite number, not {remanence_oe!r}")
+        if int(max_iterations) < 1:
+            raise ValueError(f"field: max_iterations must be at least 1, not {max_iterations!r}")
+        self.supply = supply
+        self.gaussmeter = gaussmeter
+        self.clock = clock
+        self.coil_oe_per_a = float(coil_oe_per_a)
+        self.remanence_oe = float(remanence_oe)
+        self.ramp_rate_oe_per_s = float(ramp_rate_oe_per_s)
+        self.tolerance_oe = float(tolerance_oe)
+        self.max_current_a = float(max_current_a)
+        self.settle_poll_s = float(settle_poll_s)
+        self.max_iterations = int(max_iterations)
+        self.voltage_limit_v = float(voltage_limit_v)
+        self.step_time_s = float(step_time_s)
+        self._direction = 0.0  # sign of the last non-zero current driven; 0: unknown
+        self._current_a = 0.0  # the set-point we last sent
+        self._supply_ready = False
+        self._gaussmeter_ready = False
+
+    # ------------------------------------------------------------ identity
+    @property
+    def supply_identity(self) -> str:
+        return str(self.supply.id).strip()
+
+    @property
+    def gaussmeter_identity(self) -> str:
+        # the LakeShore425 driver is not declared SCPI: use pymeasure's generic id property
+        return str(SCPIMixin.id.fget(self.gaussmeter)).strip()
+
+    @property
+    def identity(self) -> str:
+        return f"{self.supply_identity} | {self.gaussmeter_identity}"
+
+    # ---------------------------------------------------------- calibration
+    def current_for_field_a(self, field_oe: float) -> float | None:
+        """The coil current that holds ``field_oe`` in the calibration model; None inside the remanence band."""
+        first = 1.0 if field_oe >= 0 else -1.0
+        for direction in (first, -first):
+            current_a = (field_oe - self.remanence_oe * direction) / self.coil_oe_per_a
+            if current_a * direction >= 0:
+                return current_a
+        return None
+
+    # --------------------------------------------------------------- setup
+    def _prepare_supply(self) -> None:
+        if self._supply_ready:
+            return
+        if self.supply.operating_mode != "CURR":
+            self.supply.current_setpoint = 0.0  # in voltage mode this is the current limit: no jump on the switch
+            self.supply.operating_mode = "CURR"
+        self.supply.voltage_setpoint = self.voltage_limit_v
+        if not self.supply.output_enabled:
+            self.supply.current_setpoint = 0.0
+            self.supply.output_enabled = True
+        errors = self.supply.check_errors()
+        if errors:
+            raise InstrumentError(f"field supply: errors while setting current mode: {errors}")
+        self._supply_ready = True
+
+    def _prepare_gaussmeter(self) -> None:
+        if self._gaussmeter_ready:
+            return
+        self.gaussmeter.unit = "Oe"
+        self.gaussmeter.dc_mode()
+        self.gaussmeter.auto_range()
+        self._gaussmeter_ready = True
+
+    # ------------------------------------------------------------- ramping
+    @property
+    def ramp_rate_oe_per_s(self) -> float:
+        """The field ramp rate (Oe/s); the current ramps at this over the coil constant."""
+        return self._ramp_rate_oe_per_s
+
+    @ramp_rate_oe_per_s.setter
+    def ramp_rate_oe_per_s(self, value: float) -> None:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"field: ramp rate must be a positive number of Oe/s, not {value!r}")
+        self._ramp_rate_oe_per_s = float(value)
+
+    @property
+    def ramp_rate_a_per_s(self) -> float:
+        return self.ramp_rate_oe_per_s / self.coil_oe_per_a
+
+    def _ramp_current(self, current_a: float) -> None:
+        start_a = float(self.supply.current_setpoint)
+        if start_a and not self._direction:
+            self._direction = math.copysign(1.0, start_a)
+        for level_a, wait_s in ramp_steps(start_a, current_a, self.ramp_rate_a_per_s, self.step_time_s):
+            self.supply.current_setpoint = level_a
+            if level_a:
+                self._direction = math.copysign(1.0, level_a)
+            self.clock.sleep(wait_s)
+        self._current_a = current_a
+
+    # ------------------------------------------------------------ requests
+    def set_field_oe(self, field_oe: float) -> None:
+        """Ramp to ``field_oe`` (Oe) at the ramp rate and settle it within the tolerance (closed loop)."""
+        if not math.isfinite(field_oe):
+            raise ValueError(f"field: target must be a finite number of Oe, not {field_oe!r}")
+        current_a = self.current_for_field_a(field_oe)
+        in_band = current_a is None
+        current_a = 0.0 if in_band else current_a
+        if abs(current_a) > self.max_current_a:
+            raise ValueError(f"field: {field_oe:g} Oe needs {current_a:.4g} A in the coil, beyond its "
+                             f"limit of {self.max_current_a:g} A")
+        self._prepare_supply()
+        self._prepare_gaussmeter()
+        log.debug("field: to %g Oe (%.5g A)", field_oe, current_a)
+        if in_band and field_oe and self._direction != math.copysign(1.0, field_oe):
+            # put the remanence along the target: a nudge of one tolerance's worth of current
+            self._ramp_current(math.copysign(self.tolerance_oe / self.coil_oe_per_a, field_oe))
+        self._ramp_current(current_a)
+        self._settle(field_oe, in_band)
+
+    def _settle(self, target_oe: float, in_band: bool) -> None:
+        previous_oe: float | None = None
+        reading_oe = math.nan
+        for _ in range(self.max_iterations):
+            self.clock.sleep(self.settle_poll_s)
+            reading_oe = self.read_field_oe()
+            moving = previous_oe is None or abs(reading_oe - previous_oe) > self.tolerance_oe / 2
+            previous_oe = reading_oe
+            if moving:
+                continue  # the coil current is still relaxing (L/R): judge only a steady field
+            error_oe = target_oe - reading_oe
+            if abs(error_oe) <= self.tolerance_oe:
+                log.debug("field: %g Oe settled (reading %.4g Oe)", target_oe, reading_oe)
+                return
+            if in_band:
+                log.warning("field: %g Oe lies inside the coil's remanence band (+/-%g Oe); holding %.4g Oe "
+                            "at zero current", target_oe, abs(self.remanence_oe), reading_oe)
+                return
+            corrected_a = self._current_a + error_oe / self.coil_oe_per_a
+            if abs(corrected_a) > self.max_current_a:
+                raise InstrumentError(f"field: reaching {target_oe:g} Oe (reading {reading_oe:.4g} Oe) would need "
+                                      f"{corrected_a:.4g} A, beyond the coil limit of {self.max_current_a:g} A")
+            log.debug("field: reading %.4g Oe for %g Oe: correcting to %.6g A", reading_oe, target_oe, corrected_a)
+            self._ramp_current(corrected_a)
+            previous_oe = None
+        raise InstrumentError(f"field: did not settle within {self.tolerance_oe:g} Oe of {target_oe:g} Oe after "
+                              f"{self.max_iterations} readings; last reading {reading_oe:.4g} Oe")
+
+    def read_field_oe(self) -> float:
+        """The field the gaussmeter reads (Oe)."""
+        self._prepare_gaussmeter()
+        return float(self.gaussmeter.field)
+
+    def zero(self) -> None:
+        """Ramp the coil to zero current at the ramp rate, let it decay (L/R), turn the supply output off.
+
+        The output goes off only once the measured coil current is below half a
+        tolerance's worth (or after ``max_iterations`` polls, with a warning):
+        the supply, not a broken circuit, takes the coil's stored energy.
+        """
+        try:
+            if self.supply.output_enabled:
+                self._ramp_current(0.0)
+                self._wait_for_zero_current()
+            elif float(self.supply.current_setpoint) != 0.0:
+                self.supply.current_setpoint = 0.0  # output off: no current flows, nothing to ramp
+        finally:
+            self.supply.output_enabled = False
+            self._current_a = 0.0
+            self._supply_ready = False
+        log.info("field: coil at zero current, supply output off")
+
+    def _wait_for_zero_current(self) -> None:
+        threshold_a = 0.5 * self.tolerance_oe / self.coil_oe_per_a
+        measured_a = math.nan
+        for _ in range(self.max_iterations):
+            self.clock.sleep(self.settle_poll_s)
+            measured_a = float(self.supply.current)
+            if abs(measured_a) <= threshold_a:
+                return
+        log.warning("field: coil current still %.4g A after %d polls; turning the output off anyway",
+                    measured_a, self.max_iterations)
