@@ -52,3 +52,18 @@ class MeasurementTiming:
     def measurement_time_s(self, n_devices: int, n_points_total: int) -> float:
         """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s)."""
         return n_devices * self.relay_settle_s + n_points_total * self.point_time_s
+
+
+class WallClock:
+    """Lab time on real hardware: the monotonic wall clock (implements ``Clock``)."""
+
+    def now_s(self) -> float:
+        import time
+
+        return time.monotonic()
+
+    def sleep(self, duration_s: float) -> None:
+        import time
+
+        if duration_s > 0:
+            time.sleep(duration_s)

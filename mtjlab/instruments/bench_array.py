@@ -1,0 +1,171 @@
+"""``BenchNeuronArray``: the MTJ chip as a layer of neurons, measured on a Bench.
+
+For each requested device the switch routes it; then for each input the input
+source ramps to the input current, the lock-in settles, the source-meter reads
+the junction's DC voltage (the neuron's output) and the lock-in its first
+harmonic X (the analogue derivative, ``dV/dI = sqrt(2) X_rms / I_mod,peak``).
+Work is grouped by device (relays are slow and wear) and each device's inputs
+are visited in sorted order starting from the end nearer the present input, so
+steps stay small. A dead junction (known, or found open by a compliance reading
+or shorted by a resistance below ``short_below_ohm``) is reported as dead, not
+as data. The instrument time is what the bench clock advanced.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import InstrumentError, MtjlabError, SafetyLimitError
+from .interfaces import NeuronMeasurement
+
+log = logging.getLogger(__name__)
+
+#: A junction reading below this resistance (ohm) is a short: a working MgO
+#: junction of the sizes we use is several hundred ohm or more.
+SHORT_BELOW_OHM = 100.0
+
+
+class MeasurementInterrupted(InstrumentError):
+    """An instrument fault stopped a measurement; ``partial`` holds what was measured."""
+
+    def __init__(self, message: str, partial: NeuronMeasurement) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+class BenchNeuronArray:
+    """A NeuronArray on a connected :class:`~.bench.Bench`.
+
+    ``read_current_a``, ``modulation_amplitude_a`` (peak, A) and
+    ``bias_field_oe`` default to the bench file's ``measurement`` section; they
+    are applied at the first measurement (or by :meth:`prepare`).
+    """
+
+    def __init__(self, bench: Any, *, read_current_a: float | None = None,
+                 modulation_amplitude_a: float | None = None, bias_field_oe: float | None = None,
+                 short_below_ohm: float = SHORT_BELOW_OHM) -> None:
+        m = bench.config.measurement
+        self.bench = bench
+        self.read_current_a = float(read_current_a if read_current_a is not None else m.read_current_a)
+        self.modulation_amplitude_a = float(modulation_amplitude_a if modulation_amplitude_a is not None
+                                            else m.modulation_amplitude_a)
+        self.bias_field_oe = float(bias_field_oe if bias_field_oe is not None else m.bias_field_oe)
+        self.short_below_ohm = short_below_ohm
+        self._known_dead = frozenset(bench.config.chip.known_dead)
+        self._found_dead: set[str] = set()
+        self._prepared = False
+
+    # --------------------------------------------------------- NeuronArray API
+    @property
+    def device_ids(self) -> tuple[str, ...]:
+        return tuple(self.bench.config.chip.ids())
+
+    @property
+    def dead_ids(self) -> frozenset[str]:
+        return self._known_dead | self._found_dead
+
+    @property
+    def input_range_a(self) -> tuple[float, float]:
+        limit = self.bench.limits.max_input_current_a - self.modulation_amplitude_a
+        return (-limit, limit)
+
+    def prepare(self) -> None:
+        """Apply the bias field and the modulation (refused requests raise before anything moves)."""
+        limits = self.bench.limits
+        limits.check_read_current(self.read_current_a)
+        limits.check_field(self.bias_field_oe)
+        self.bench.set_field(self.bias_field_oe)
+        self.bench.set_modulation(self.modulation_amplitude_a)
+        self._prepared = True
+
+    def set_bias_field(self, field_oe: float) -> None:
+        """Change the coil bias field (Oe): the tuning knob of every neuron."""
+        self.bench.set_field(field_oe)
+        self.bias_field_oe = float(field_oe)
+
+    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray) -> NeuronMeasurement:
+        """Measure output and analogue derivative of each device at its inputs (see module doc)."""
+        ids, inputs = self._check_request(device_ids, input_current_a)
+        if not self._prepared:
+            self.prepare()
+        clock = self.bench.clock
+        started_s = clock.now_s()
+        output = np.full(inputs.shape, np.nan)
+        derivative = np.full(inputs.shape, np.nan)
+        dead = np.array([d in self.dead_ids for d in ids], bool)
+
+        def result() -> NeuronMeasurement:
+            return NeuronMeasurement(ids, np.array(inputs), output, derivative, dead.copy(), clock.now_s() - started_s)
+
+        try:
+            for device in dict.fromkeys(ids):  # first-appearance order, each device once
+                if device in self.dead_ids:
+                    continue
+                for j in (k for k, d in enumerate(ids) if d == device):
+                    if not self._measure_device(device, inputs[j], output[j], derivative[j]):
+                        dead[[k for k, d in enumerate(ids) if d == device]] = True
+                        output[j] = derivative[j] = np.nan
+                        break
+        except (InstrumentError, KeyboardInterrupt) as exc:
+            message = exc.one_line() if isinstance(exc, MtjlabError) else "interrupted"
+            raise MeasurementInterrupted(f"measurement stopped: {message}", result()) from exc
+        return result()
+
+    # ----------------------------------------------------------------- details
+    def _check_request(self, device_ids: Sequence[str], input_current_a: np.ndarray):
+        ids = tuple(device_ids)
+        known = set(self.device_ids)
+        missing = [d for d in ids if d not in known]
+        if missing:
+            raise MtjlabError(f"device {missing[0]!r} is not on the chip (devices: {', '.join(self.device_ids)})")
+        inputs = np.asarray(input_current_a, float)
+        if inputs.ndim == 1:
+            inputs = np.broadcast_to(inputs, (len(ids), inputs.size))
+        if inputs.ndim != 2 or inputs.shape[0] != len(ids):
+            raise MtjlabError(f"{len(ids)} devices but input currents of shape {np.shape(input_current_a)}")
+        if not np.all(np.isfinite(inputs)):
+            raise MtjlabError("input currents contain NaN or infinity")
+        largest = float(np.max(np.abs(inputs), initial=0.0))
+        self.bench.limits.check_input_current(largest, self.modulation_amplitude_a)  # refuse before moving
+        return ids, inputs
+
+    def _visit_order(self, inputs: np.ndarray) -> np.ndarray:
+        """Sorted inputs, starting from the end nearer the input current now."""
+        order = np.argsort(inputs, kind="stable")
+        now = self.bench.settings.input_current_a
+        if abs(inputs[order[-1]] - now) < abs(inputs[order[0]] - now):
+            order = order[::-1]
+        return order
+
+    def _measure_device(self, device: str, inputs: np.ndarray, output: np.ndarray, derivative: np.ndarray) -> bool:
+        """Measure one device's inputs into ``output``/``derivative``; False if it is dead."""
+        bench = self.bench
+        bench.route(device)
+        if bench.settings.read_current_a != self.read_current_a:
+            bench.set_read_current(self.read_current_a)
+        peak_a = bench.settings.modulation_peak_a
+        for k in self._visit_order(inputs):
+            bench.set_input_current(float(inputs[k]))
+            point = bench.read_point()
+            if self._is_dead(device, point):
+                return False
+            output[k] = point.voltage_v
+            derivative[k] = math.sqrt(2.0) * point.x_v_rms / peak_a
+        return True
+
+    def _is_dead(self, device: str, point: Any) -> bool:
+        resistance = abs(point.voltage_v / self.read_current_a)
+        kind = "open (reading at compliance)" if point.in_compliance else (
+            f"shorted ({resistance:.3g} ohm)" if resistance < self.short_below_ohm else None)
+        if kind is None:
+            return False
+        log.warning("%s looks %s: reported dead, not as data", device, kind)
+        self._found_dead.add(device)
+        return True
+
+
+__all__ = ["BenchNeuronArray", "MeasurementInterrupted", "SafetyLimitError"]
