@@ -27,6 +27,10 @@ log = logging.getLogger("mtjlab.cli")
 OVERVIEW = """\
 commands:
   config check FILE        validate a bench or training YAML file, print a summary
+  bench check [FILE]       connect to every instrument of a bench file (default: the
+                           simulated bench), show who answered, exercise each one
+                           harmlessly and leave everything at zero and off
+  bench resources          list the VISA resources (GPIB, USB, serial, LAN) pyvisa sees
   sim curves --out DIR     sweep the simulated chip: transfer curves and derivatives
                            of every junction (curves.csv, curves.png)
   train [--out DIR]        device-in-the-loop training (not available yet in this
@@ -34,6 +38,7 @@ commands:
 
 examples:
   mtjlab config check mybench.yaml
+  mtjlab bench check mybench.yaml
   mtjlab sim curves --bias-field-oe 0 20 40 --out runs/curves
   mtjlab train
 
@@ -118,6 +123,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parser
+def cmd_bench_check(args: argparse.Namespace) -> int:
+    from mtjlab.cli_bench import bench_check
+
+    return bench_check(args.file, sys.stdout, visa_library=args.visa_library)
+
+
+def cmd_bench_resources(args: argparse.Namespace) -> int:
+    from mtjlab.cli_bench import bench_resources
+
+    return bench_resources(sys.stdout, visa_library=args.visa_library)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtjlab",
@@ -136,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a YAML file and print a one-line summary")
     check.add_argument("file", metavar="FILE", help="bench or training YAML file")
     check.set_defaults(func=cmd_config_check)
+
+    bench = sub.add_parser("bench", help="connect to the instruments of a bench")
+    bench_sub = bench.add_subparsers(dest="bench_command", metavar="SUBCOMMAND", required=True)
+    bench_check = bench_sub.add_parser("check", help="connect, identify and harmlessly exercise every "
+                                       "instrument, then leave everything safe")
+    bench_check.add_argument("file", metavar="FILE", type=Path, nargs="?",
+                             help="bench YAML file (default: the packaged simulated bench)")
+    resources = bench_sub.add_parser("resources", help="list the VISA resources pyvisa sees")
+    for p in (bench_check, resources):
+        p.add_argument("--visa-library", default="", metavar="LIB",
+                       help="VISA library for pyvisa ('@py' for the pure-Python one; default: pyvisa's choice)")
+    bench_check.set_defaults(func=cmd_bench_check)
+    resources.set_defaults(func=cmd_bench_resources)
 
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)

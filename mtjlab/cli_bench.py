@@ -1,0 +1,118 @@
+"""``mtjlab bench check`` and ``mtjlab bench resources``.
+
+``bench check`` connects to every instrument of a bench file, prints who answered
+and the limits that apply to it, exercises each one harmlessly (sources at zero
+current, the lock-in at its smallest sine, the gaussmeter read with the coil at
+zero, one relay closed and opened with every source at zero), and leaves
+everything at zero, off and open. ``bench resources`` lists what pyvisa sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .errors import InstrumentError, MtjlabError
+
+log = logging.getLogger(__name__)
+
+
+def _limits_of(role: str, limits: Any) -> str:
+    """The safety limits that concern one role, as a short text."""
+    table = {
+        "read_source": f"<= {limits.max_read_current_a * 1e3:g} mA, junction <= {limits.max_bias_v:g} V",
+        "input_source": f"<= {limits.max_input_current_a * 1e3:g} mA, ramp <= {limits.max_source_ramp_a_per_s * 1e3:g} mA/s",
+        "lockin": f"sine <= {limits.max_modulation_v_rms:g} V rms",
+        "field_supply": f"coil <= {limits.max_coil_current_a:g} A, field <= {limits.max_field_oe:g} Oe",
+        "gaussmeter": f"ramp <= {limits.max_field_ramp_oe_per_s:g} Oe/s",
+        "switch": "break before make, sources at zero",
+    }
+    return table[role]
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=out)
+        if n == 0:
+            print("  ".join("-" * w for w in widths), file=out)
+
+
+def _exercises(bench: Any) -> list[tuple[str, Callable[[], str]]]:
+    """Harmless checks of each instrument: (role, action returning what it saw)."""
+    first_device = bench.config.chip.ids()[0]
+
+    def source(adapter: Any) -> Callable[[], str]:
+        def run() -> str:
+            adapter.ramp_to(0.0, bench.limits.max_source_ramp_a_per_s)
+            return f"at 0 A, reads {adapter.measure_voltage_v():+.4g} V"
+        return run
+
+    def lockin() -> str:
+        x, y = bench.lockin.read_xy_v()
+        return f"sine {bench.lockin.modulation_amplitude_v:g} V rms, X {x:+.3g} V, Y {y:+.3g} V"
+
+    def switch() -> str:
+        bench.route(first_device)
+        routed = bench.switch.connected
+        bench.disconnect()
+        return f"closed and opened {first_device} at {routed}"
+
+    return [
+        ("read_source", source(bench.read_source)),
+        ("input_source", source(bench.input_source)),
+        ("lockin", lockin),
+        ("field_supply", lambda: f"coil at zero, set-point {bench.settings.field_oe:g} Oe"),
+        ("gaussmeter", lambda: f"reads {bench.read_field_oe():+.4g} Oe"),
+        ("switch", switch),
+    ]
+
+
+def bench_check(bench_file: Path | None, out: TextIO, visa_library: str = "") -> int:
+    """Connect, describe, exercise and make safe every instrument of a bench file."""
+    from .config import load_bench, load_default_bench
+    from .instruments.bench import Bench
+
+    config = load_bench(bench_file) if bench_file is not None else load_default_bench()
+    with Bench(config, visa_library=visa_library) as bench:
+        rows = [["role", "model", "backend", "address", "identity", "limits"]]
+        for inst in config.instruments:
+            rows.append([inst.role, inst.model, inst.backend, inst.address or "-",
+                         bench.identities.get(inst.role, "?"), _limits_of(inst.role, bench.limits)])
+        print(f"bench {config.name}: {len(config.instruments)} instruments connected", file=out)
+        _table(rows, out)
+        print("", file=out)
+        failures = 0
+        for role, action in _exercises(bench):
+            try:
+                print(f"  {role:<13} ok: {action()}", file=out)
+            except MtjlabError as exc:
+                failures += 1
+                print(f"  {role:<13} FAILED: {exc.one_line()}", file=out)
+    safe = "" if bench.lab is None or bench.lab.everything_safe() else " (the virtual lab disagrees!)"
+    print(f"everything ramped to zero and off, every relay open{safe}", file=out)
+    if failures or safe:
+        raise InstrumentError(f"bench check: {failures} instrument(s) failed their check")
+    return 0
+
+
+def bench_resources(out: TextIO, visa_library: str = "") -> int:
+    """List the VISA resources pyvisa sees (GPIB, USB, serial, LAN)."""
+    import pyvisa
+
+    try:
+        manager = pyvisa.ResourceManager(visa_library)
+    except (OSError, ValueError) as exc:
+        raise InstrumentError(f"no VISA library could be loaded ({visa_library or 'default'}): "
+                              f"{' '.join(str(exc).split())}") from exc
+    with warnings.catch_warnings():  # discovery warns about optional extras it lacks
+        warnings.simplefilter("ignore")
+        resources = manager.list_resources()
+    print(f"VISA library: {manager.visalib}", file=out)
+    if not resources:
+        print("no VISA resources found", file=out)
+    for name in resources:
+        print(f"  {name}", file=out)
+    return 0
