@@ -176,15 +176,23 @@ class EmulatorAdapter(Adapter):
         self.faults, self.role = faults, role
         self.timeout = timeout_s * 1000.0  # ms, as a VISA resource states it
 
-    def _write(self, command: str, **kwargs) -> None:
+    def _faults(self):
+        """The explicit schedule, else the lab's (faults may be attached after connecting)."""
         if self.faults is not None:
-            self.faults.on_write(self, command)
+            return self.faults
+        return getattr(getattr(self.emulator, "lab", None), "faults", None)
+
+    def _write(self, command: str, **kwargs) -> None:
+        faults = self._faults()
+        if faults is not None:
+            faults.on_write(self, command)
         for line in command.splitlines() or [""]:
             self.emulator.write(line)
 
     def _read(self, **kwargs) -> str:
-        if self.faults is not None:
-            return self.faults.on_read(self, self.emulator.read)
+        faults = self._faults()
+        if faults is not None:
+            return faults.on_read(self, self.emulator.read)
         return self.emulator.read()
 
     def flush_read_buffer(self) -> None:

@@ -25,6 +25,8 @@ voltage mode, or changing function with the output on, is refused with -221
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 from ..scpi import ScpiEmulator, ScpiError, boolean, number
@@ -269,6 +271,10 @@ class KeithleySourceMeterEmulator(ScpiEmulator):
             voltage_v, in_compliance = self.lab.read_voltage_v()
         else:
             voltage_v, in_compliance = self.lab.input_voltage_v()
+        faults = getattr(self.lab, "faults", None)
+        if faults is not None and self._source.output_on and faults.forced_compliance(self.role):
+            # an injected trip: the load opened, the source sits at its compliance
+            voltage_v, in_compliance = math.copysign(self._source.compliance_v, self._source.level_a or 1.0), True
         current_a = self._source.driving_a  # the source element reports the programmed level
         if pulsed:
             self.output_on = False
