@@ -2,8 +2,8 @@
 
 ``bench check`` connects to every instrument of a bench file, prints who answered
 and the limits that apply to it, exercises each one harmlessly (sources at zero
-current, the lock-in at its smallest sine, the gaussmeter read with the coil at
-zero, one relay closed and opened with every source at zero), and leaves
+current, the lock-in at its smallest sine, the field loop closed onto zero
+field, one relay closed and opened with every source at zero), and leaves
 everything at zero, off and open. ``bench resources`` lists what pyvisa sees.
 """
 
@@ -54,6 +54,10 @@ def _exercises(bench: Any) -> list[tuple[str, Callable[[], str]]]:
         x, y = bench.lockin.read_xy_v()
         return f"sine {bench.lockin.modulation_amplitude_v:g} V rms, X {x:+.3g} V, Y {y:+.3g} V"
 
+    def field() -> str:
+        bench.set_field(0.0)  # closed loop onto zero field: cancels any remanence
+        return f"closed loop held the field at {bench.read_field_oe():+.3g} Oe"
+
     def switch() -> str:
         bench.route(first_device)
         routed = bench.switch.connected
@@ -64,7 +68,7 @@ def _exercises(bench: Any) -> list[tuple[str, Callable[[], str]]]:
         ("read_source", source(bench.read_source)),
         ("input_source", source(bench.input_source)),
         ("lockin", lockin),
-        ("field_supply", lambda: f"coil at zero, set-point {bench.settings.field_oe:g} Oe"),
+        ("field_supply", field),
         ("gaussmeter", lambda: f"reads {bench.read_field_oe():+.4g} Oe"),
         ("switch", switch),
     ]
