@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 #: Voltage compliance of the input source (V): the field line is ~50 ohm, so
 #: 20 mA needs 1 V; 10 V still stops at once on an open line.
 INPUT_COMPLIANCE_V = 10.0
+#: A ramp that would take longer than this (s) is surely a mistyped rate: refused.
+MAX_RAMP_DURATION_S = 3600.0
 #: Exit status of a process stopped by SIGTERM (128 + 15).
 SIGTERM_EXIT_STATUS = 143
 
@@ -169,6 +171,14 @@ class Bench:
         self.lockin.time_constant_s = w.lockin_time_constant_s
         self.lockin.slope_db_per_oct = w.lockin_slope_db_per_oct
         self.lockin.modulation_amplitude_v = self.lockin.minimum_amplitude_v
+        self.settings = self._resting_settings()
+
+    def _resting_settings(self) -> BenchSettings:
+        """Everything at zero, except the lock-in's sine, which cannot go below its minimum:
+        that residual modulation (5.7 uA peak for 4 mV rms into 1 kOhm) still counts
+        against the input limit."""
+        minimum_v = self.lockin.minimum_amplitude_v if self.lockin is not None else 0.0
+        return BenchSettings(modulation_peak_a=self.limits.modulation_peak_a(minimum_v))
 
     def __enter__(self) -> "Bench":
         if not self._drivers:
@@ -248,7 +258,7 @@ class Bench:
                 self._safely(roles, action)
             except BaseException as exc:  # noqa: BLE001 - every instrument gets its turn
                 failures.append(f"{name}: {MtjlabError.one_line(exc) if isinstance(exc, MtjlabError) else exc!r}")
-        self.settings = BenchSettings()
+        self.settings = self._resting_settings()
         self._outputs_on.clear()
         return failures
 
@@ -267,6 +277,7 @@ class Bench:
         """Ramp the read current through the routed junction to ``current_a`` (A)."""
         current_a = self.limits.check_read_current(current_a)
         rate = self.limits.check_source_rate(rate_a_per_s or self.limits.max_source_ramp_a_per_s)
+        self._check_duration("read current", self.settings.read_current_a, current_a, rate, "A")
         self._ramp(self.read_source, current_a, rate)
         self.settings.read_current_a = current_a
 
@@ -274,8 +285,16 @@ class Bench:
         """Ramp the DC input current of the routed row's field line to ``current_a`` (A)."""
         current_a = self.limits.check_input_current(current_a, self.settings.modulation_peak_a)
         rate = self.limits.check_source_rate(rate_a_per_s or self.limits.max_source_ramp_a_per_s)
+        self._check_duration("input current", self.settings.input_current_a, current_a, rate, "A")
         self._ramp(self.input_source, current_a, rate)
         self.settings.input_current_a = current_a
+
+    @staticmethod
+    def _check_duration(what: str, start: float, stop: float, rate: float, unit: str) -> None:
+        duration_s = abs(stop - start) / rate
+        if duration_s > MAX_RAMP_DURATION_S:
+            raise MtjlabError(f"refused: ramping the {what} from {start:g} to {stop:g} {unit} at {rate:g} {unit}/s "
+                              f"would take {duration_s:.3g} s (over {MAX_RAMP_DURATION_S:g} s); nothing was sent")
 
     def _ramp(self, source: KeithleySourceMeter, level: float, rate: float) -> None:
         if level != 0.0 and source.name not in self._outputs_on:
@@ -297,6 +316,7 @@ class Bench:
         """Ramp the coil to ``field_oe`` (Oe) and settle it there in closed loop."""
         field_oe = self.limits.check_field(field_oe)
         rate = self.limits.check_field_rate(rate_oe_per_s or self.limits.max_field_ramp_oe_per_s)
+        self._check_duration("field", self.settings.field_oe, field_oe, rate, "Oe")
         self.field.ramp_rate_oe_per_s = rate
         self.field.set_field_oe(field_oe)
         self.settings.field_oe = field_oe

@@ -152,9 +152,11 @@ class BenchNeuronArray:
             bench.set_input_current(float(inputs[k]))
             point = bench.read_point()
             if self._is_dead(device, point):
+                bench.set_input_current(0.0)
                 return False
             output[k] = point.voltage_v
             derivative[k] = math.sqrt(2.0) * point.x_v_rms / peak_a
+        bench.set_input_current(0.0)  # the field line rests between devices
         return True
 
     def _is_dead(self, device: str, point: Any) -> bool:

@@ -81,6 +81,8 @@ class ModelNeuronArray:
             lockin_time_constant_s=wiring.lockin_time_constant_s,
             lockin_slope_db_per_oct=wiring.lockin_slope_db_per_oct,
             relay_settle_s=wiring.relay_settle_s,
+            source_ramp_a_per_s=bench.limits.max_source_ramp_a_per_s,
+            read_current_a=m.read_current_a,
         )
         return cls(
             MTJChip.from_bench(bench),
@@ -161,7 +163,8 @@ class ModelNeuronArray:
             output_v=output,
             derivative_v_per_a=derivative,
             dead=dead,
-            instrument_time_s=self.timing.measurement_time_s(measured, measured * inputs.shape[1]),
+            instrument_time_s=self.timing.measurement_time_s(
+                measured, measured * inputs.shape[1], self.timing.ramp_distance_a(inputs[live])),
             exact_derivative_v_per_a=exact,
         )
 

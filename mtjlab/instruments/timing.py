@@ -30,7 +30,10 @@ class MeasurementTiming:
     Per device: the switch routes it (``relay_settle_s``). Per input point: the
     lock-in settles after the step, then the source-meter integrates one
     reading and the lock-in is read (``reading_overhead_s`` for the bus
-    round trips of the two reads).
+    round trips of the two reads). With ``source_ramp_a_per_s`` set, the
+    ramps a Bench makes are counted too (:meth:`ramp_distance_a`): the read
+    current down and up around each relay move, and the input current along
+    each device's sorted inputs and back to zero before the next route.
     """
 
     nplc: float = 1.0
@@ -39,6 +42,8 @@ class MeasurementTiming:
     lockin_slope_db_per_oct: int = 24
     relay_settle_s: float = 0.005
     reading_overhead_s: float = 0.004
+    source_ramp_a_per_s: float | None = None
+    read_current_a: float = 0.0
 
     @property
     def point_time_s(self) -> float:
@@ -49,9 +54,28 @@ class MeasurementTiming:
             + self.reading_overhead_s
         )
 
-    def measurement_time_s(self, n_devices: int, n_points_total: int) -> float:
-        """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s)."""
-        return n_devices * self.relay_settle_s + n_points_total * self.point_time_s
+    def measurement_time_s(self, n_devices: int, n_points_total: int, ramp_distance_a: float = 0.0) -> float:
+        """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s).
+
+        ``ramp_distance_a`` is the total distance the sources ramp (A), charged
+        at ``source_ramp_a_per_s`` when that is set.
+        """
+        ramps_s = ramp_distance_a / self.source_ramp_a_per_s if self.source_ramp_a_per_s else 0.0
+        return n_devices * self.relay_settle_s + n_points_total * self.point_time_s + ramps_s
+
+    def ramp_distance_a(self, inputs_a) -> float:
+        """How far a Bench ramps its sources to measure each row of ``inputs_a`` on its own device (A).
+
+        Each device: read current down and up around the relays, then the input
+        from zero to the nearer end of its sorted inputs, across them, and back
+        to zero before the next route.
+        """
+        total = 0.0
+        for row in inputs_a:
+            low, high = float(min(row)), float(max(row))
+            nearer, farther = (low, high) if abs(low) <= abs(high) else (high, low)
+            total += 2 * abs(self.read_current_a) + abs(nearer) + (high - low) + abs(farther)
+        return total
 
 
 class WallClock:

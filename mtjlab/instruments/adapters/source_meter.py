@@ -47,10 +47,15 @@ OVERFLOW_READING = 9.9e37
 NPLC_RANGE = (0.01, 10.0)
 
 
+#: Most steps one ramp is cut into (a very slow ramp gets longer steps instead).
+MAX_RAMP_STEPS = 10_000
+
+
 def ramp_steps(start: float, stop: float, rate_per_s: float, step_time_s: float) -> list[tuple[float, float]]:
     """The (level, wait_s) steps of a ramp from ``start`` to ``stop``.
 
-    Equal steps of at most ``rate_per_s * step_time_s``; each waits ``step / rate``.
+    Equal steps of at most ``rate_per_s * step_time_s`` (or of 1/MAX_RAMP_STEPS
+    of the distance, if larger); each waits ``step / rate``.
     The last level is exactly ``stop``. A zero-length ramp has no steps.
     """
     if not (math.isfinite(rate_per_s) and rate_per_s > 0):
@@ -60,7 +65,8 @@ def ramp_steps(start: float, stop: float, rate_per_s: float, step_time_s: float)
     distance = stop - start
     if distance == 0:
         return []
-    n_steps = max(1, math.ceil(abs(distance) / (rate_per_s * step_time_s) - 1e-9))
+    # Slow ramps take longer steps rather than more of them: the rate holds either way.
+    n_steps = max(1, min(MAX_RAMP_STEPS, math.ceil(abs(distance) / (rate_per_s * step_time_s) - 1e-9)))
     step = distance / n_steps
     wait_s = abs(step) / rate_per_s
     levels = [start + step * (i + 1) for i in range(n_steps - 1)] + [stop]
@@ -174,9 +180,13 @@ class KeithleySourceMeter:
         steps = ramp_steps(self.level, float(level), rate_per_s, self.step_time_s)
         if steps:
             log.debug("%s: ramp to %g in %d steps at %g /s", self.name, level, len(steps), rate_per_s)
+        # Each step is due at a fixed time from the start, so the bus time of
+        # the writes is absorbed and the ramp takes exactly distance / rate.
+        due_s = self.clock.now_s()
         for value, wait_s in steps:
             self._set_level(value)
-            self.clock.sleep(wait_s)
+            due_s += wait_s
+            self.clock.sleep(due_s - self.clock.now_s())
 
     # ------------------------------------------------------------- output
     @property

@@ -72,3 +72,15 @@ def test_an_unknown_dead_junction_is_found_dead(sim_config):
         result = array.measure(["r1c2", "r3c0", "r0c0"], [[1e-3], [1e-3], [1e-3]])
     np.testing.assert_array_equal(result.dead, [True, True, False])
     assert array.dead_ids == {"r1c2", "r3c0"}
+
+
+def test_the_lab_time_matches_the_timing_model_of_the_model_array(sim_config):
+    """The model array's modelled time (ramps, settling, integration, relays) is the bench's, to bus overheads."""
+    inputs = np.random.default_rng(1).uniform(-8e-3, 8e-3, (4, 6))
+    ids = ["r0c1", "r1c1", "r2c3", "r3c3"]
+    with Bench(sim_config) as bench:
+        array = BenchNeuronArray(bench)
+        array.prepare()
+        on_bench = array.measure(ids, inputs).instrument_time_s
+    modelled = ModelNeuronArray.from_bench(sim_config, noise=False).measure(ids, inputs).instrument_time_s
+    assert on_bench == pytest.approx(modelled, rel=0.03)
