@@ -9,7 +9,7 @@ for every caller (GUI, CLI, scripts, trainer).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ..config.bench import BenchConfig
 from ..errors import SafetyLimitError
@@ -46,19 +46,11 @@ class SafetyLimits:
 
     @classmethod
     def from_bench(cls, bench: BenchConfig) -> "SafetyLimits":
-        lim, wiring = bench.limits, bench.wiring
-        return cls(
-            max_bias_v=lim.max_bias_v,
-            max_read_current_a=lim.max_read_current_a,
-            max_input_current_a=lim.max_input_current_a,
-            max_field_oe=lim.max_field_oe,
-            max_field_ramp_oe_per_s=lim.max_field_ramp_oe_per_s,
-            max_source_ramp_a_per_s=lim.max_source_ramp_a_per_s,
-            max_coil_current_a=lim.max_coil_current_a,
-            max_modulation_v_rms=lim.max_modulation_v_rms,
-            modulation_resistor_ohm=wiring.modulation_resistor_ohm,
-            coil_oe_per_a=wiring.coil_oe_per_a,
-        )
+        """Every limit of ``bench.limits`` plus the two wiring constants the checks need."""
+        wiring = {"modulation_resistor_ohm": bench.wiring.modulation_resistor_ohm,
+                  "coil_oe_per_a": bench.wiring.coil_oe_per_a}
+        names = {f.name for f in fields(cls)} - set(wiring)
+        return cls(**{name: getattr(bench.limits, name) for name in names}, **wiring)
 
     # ------------------------------------------------------------------ checks
     @staticmethod
