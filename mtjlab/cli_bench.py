@@ -32,12 +32,16 @@ def _limits_of(role: str, limits: Any) -> str:
     return table[role]
 
 
+def _say(out: TextIO, line: str = "") -> None:
+    out.write(line + "\n")
+
+
 def _table(rows: list[list[str]], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=out)
+        _say(out, "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if n == 0:
-            print("  ".join("-" * w for w in widths), file=out)
+            _say(out, "  ".join("-" * w for w in widths))
 
 
 def _exercises(bench: Any) -> list[tuple[str, Callable[[], str]]]:
@@ -85,18 +89,18 @@ def bench_check(bench_file: Path | None, out: TextIO, visa_library: str = "") ->
         for inst in config.instruments:
             rows.append([inst.role, inst.model, inst.backend, inst.address or "-",
                          bench.identities.get(inst.role, "?"), _limits_of(inst.role, bench.limits)])
-        print(f"bench {config.name}: {len(config.instruments)} instruments connected", file=out)
+        _say(out, f"bench {config.name}: {len(config.instruments)} instruments connected")
         _table(rows, out)
-        print("", file=out)
+        _say(out)
         failures = 0
         for role, action in _exercises(bench):
             try:
-                print(f"  {role:<13} ok: {action()}", file=out)
+                _say(out, f"  {role:<13} ok: {action()}")
             except MtjlabError as exc:
                 failures += 1
-                print(f"  {role:<13} FAILED: {exc.one_line()}", file=out)
+                _say(out, f"  {role:<13} FAILED: {exc.one_line()}")
     safe = "" if bench.lab is None or bench.lab.everything_safe() else " (the virtual lab disagrees!)"
-    print(f"everything ramped to zero and off, every relay open{safe}", file=out)
+    _say(out, f"everything ramped to zero and off, every relay open{safe}")
     if failures or safe:
         raise InstrumentError(f"bench check: {failures} instrument(s) failed their check")
     return 0
@@ -114,9 +118,9 @@ def bench_resources(out: TextIO, visa_library: str = "") -> int:
     with warnings.catch_warnings():  # discovery warns about optional extras it lacks
         warnings.simplefilter("ignore")
         resources = manager.list_resources()
-    print(f"VISA library: {manager.visalib}", file=out)
+    _say(out, f"VISA library: {manager.visalib}")
     if not resources:
-        print("no VISA resources found", file=out)
+        _say(out, "no VISA resources found")
     for name in resources:
-        print(f"  {name}", file=out)
+        _say(out, f"  {name}")
     return 0

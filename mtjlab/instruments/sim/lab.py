@@ -33,12 +33,12 @@ the step response above.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import transport
+from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, SourceState, VirtualClock
 from .mtj import MTJChip
 
 #: Resistance of a chip's field line (ohm): a ~1 mm long, 1 um x 0.2 um Al line.
@@ -52,98 +52,6 @@ EXACT_GROUP_LIMIT = 64
 #: A setting (field, read current, modulation) used this many times is worth
 #: tabulating (~0.3 s once); before that each point is evaluated exactly (~15 ms).
 TABULATE_AFTER_USES = 3
-
-
-class VirtualClock:
-    """Lab time in simulation: advances only when told to (implements ``Clock``)."""
-
-    def __init__(self) -> None:
-        self._now_s = 0.0
-
-    def now_s(self) -> float:
-        return self._now_s
-
-    def sleep(self, duration_s: float) -> None:
-        if duration_s > 0:
-            self._now_s += float(duration_s)
-
-    advance = sleep
-
-
-@dataclass
-class SourceState:
-    """What a source-meter is doing: a sourced current, compliance, output state."""
-
-    level_a: float = 0.0
-    compliance_v: float = 21.0
-    output_on: bool = False
-
-    @property
-    def driving_a(self) -> float:
-        return self.level_a if self.output_on else 0.0
-
-
-@dataclass
-class LockInState:
-    """The lock-in's sine output and output filter."""
-
-    sine_v_rms: float = 0.004
-    frequency_hz: float = 1013.0
-    time_constant_s: float = 0.03
-    slope_db_per_oct: int = 24
-
-
-@dataclass
-class CoilState:
-    """Coil current relaxing towards the supply set-point with tau = L/R."""
-
-    setpoint_a: float = 0.0
-    start_a: float = 0.0
-    since_s: float = 0.0
-    output_on: bool = False
-    last_direction: float = 0.0
-
-
-@dataclass(frozen=True)
-class Conditions:
-    """What the routed junction and its row are exposed to (None: nothing routed)."""
-
-    device: int | None
-    read_a: float
-    input_a: float
-    modulation_a: float
-    field_oe: float
-    generation: int  # bumped when the devices' parameters change
-
-    @property
-    def setting(self) -> tuple:
-        """What must stay fixed for a group of inputs to be evaluated together."""
-        return (self.device, self.read_a, self.modulation_a, self.field_oe, self.generation)
-
-
-@dataclass
-class Change:
-    """A moment the conditions changed, and the chip's noiseless answer to them."""
-
-    time_s: float
-    conditions: Conditions
-    dc_v: float | None = None
-    x_v: float = 0.0  # first harmonic, peak
-    y_v: float = 0.0
-
-
-@dataclass
-class MaximaSeen:
-    """The largest values ever applied, per device and for the coil (for tests)."""
-
-    device_current_a: dict[str, float] = field(default_factory=dict)
-    device_voltage_v: dict[str, float] = field(default_factory=dict)
-    row_input_a: dict[int, float] = field(default_factory=dict)
-    coil_field_oe: float = 0.0
-    coil_current_a: float = 0.0
-
-    def note(self, table: dict, key: Any, value: float) -> None:
-        table[key] = max(table.get(key, 0.0), abs(float(value)))
 
 
 class VirtualLab:
@@ -444,3 +352,6 @@ class VirtualLab:
             and (not self.coil.output_on or self.coil.setpoint_a == 0.0) and abs(self.coil_current_a()) < 1e-3
             and not self.closed
         )
+
+
+__all__ = ["Change", "CoilState", "Conditions", "LockInState", "MaximaSeen", "SourceState", "VirtualClock", "VirtualLab"]
