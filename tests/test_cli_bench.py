@@ -41,11 +41,13 @@ def test_a_visa_instrument_at_a_missing_address_fails_at_connect_naming_role_and
     lockin.update(backend="visa", address="ASRL/dev/ttyMTJLAB_NONE::INSTR")
     config = type(load_default_bench()).model_validate(raw)
     bench = Bench(config, visa_library="@py")
+    bench.lab.close_relay(0, 0)  # someone left the read source driving a junction
+    bench.lab.set_read_source(level_a=1e-4, output_on=True)
     with pytest.raises(InstrumentError) as info:
         bench.connect()
     message = info.value.one_line()
     assert message.startswith("lockin: cannot connect to ASRL/dev/ttyMTJLAB_NONE::INSTR (SR830)")
-    assert bench.lab.everything_safe()
+    assert bench.lab.everything_safe()  # what did connect was made safe, relays opened
 
 
 def test_bench_resources_lists_what_pyvisa_sees(capsys):

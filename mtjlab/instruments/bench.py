@@ -126,25 +126,36 @@ class Bench:
         self._safe = False
         atexit.register(self.shutdown)
         try:
-            for role in ROLES:
-                self._drivers[role] = self._connector.open(role)
+            failed: list[InstrumentError] = []
+            for role in ROLES:  # every one we can reach, so that all of them can be made safe
+                try:
+                    self._drivers[role] = self._connector.open(role)
+                except InstrumentError as exc:
+                    failed.append(exc)
+            if failed:
+                raise failed[0]
             self._build_adapters()
             self.identities = {role: self._identify(role) for role in ROLES}
             self._configure()
         except BaseException:
+            # what did connect may have been left on by someone else: make it safe too
+            try:
+                self._build_adapters(set(self._drivers))
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("could not prepare the connected instruments for a safe shutdown")
             self.shutdown(raise_errors=False)
             raise
 
     def _build_adapters(self, only: set[str] | None = None) -> None:
         w, d, lim = self.config.wiring, self._drivers, self.limits
-        want = only or set(ROLES)
+        want = (only or set(ROLES)) & set(d)  # only what is connected
         if "read_source" in want:
             self.read_source = KeithleySourceMeter(d["read_source"], self.clock, name="read_source")
         if "input_source" in want:
             self.input_source = KeithleySourceMeter(d["input_source"], self.clock, name="input_source")
         if "lockin" in want:
             self.lockin = SRSLockIn(d["lockin"], self.clock, name="lockin")
-        if want & {"field_supply", "gaussmeter"}:
+        if want & {"field_supply", "gaussmeter"} and {"field_supply", "gaussmeter"} <= d.keys():
             self.field = ClosedLoopField(
                 d["field_supply"], d["gaussmeter"], self.clock,
                 coil_oe_per_a=w.coil_oe_per_a, remanence_oe=w.coil_remanence_oe,
@@ -252,7 +263,7 @@ class Bench:
         ]
         failures = []
         for name, roles, action in steps:
-            if any(role not in self._drivers for role in roles):
+            if any(role not in self._drivers for role in roles) or getattr(self, name) is None:
                 continue  # never connected: nothing of ours is on
             try:
                 self._safely(roles, action)

@@ -88,14 +88,22 @@ class Keithley707BEmulator(ScpiEmulator):
                 return  # the instrument rejects the whole command
             points.extend(found)
         closing = action == "close"
-        changed = [p for p in points if (p in self.closed) != closing]
+        # the relays are the lab's (the chip's crosspoints) or the card's own (the rest)
+        changed = [p for p in points if (self._is_closed(p)) != closing]
         for point in changed:
             (self.closed.add if closing else self.closed.discard)(point)
             slot, row, col = point
-            if slot == 1 and row < self.lab.chip.rows and col < self.lab.chip.cols:
+            if self._on_chip(point):
                 (self.lab.close_relay if closing else self.lab.open_relay)(row, col)
         if changed:  # relays operate together, then settle
             self.clock.sleep(self.lab.wiring.relay_settle_s)
+
+    def _on_chip(self, point: tuple[int, int, int]) -> bool:
+        slot, row, col = point
+        return slot == 1 and row < self.lab.chip.rows and col < self.lab.chip.cols
+
+    def _is_closed(self, point: tuple[int, int, int]) -> bool:
+        return (point[1], point[2]) in self.lab.closed if self._on_chip(point) else point in self.closed
 
     def _getclose(self, scope: str) -> None:
         wanted = _crosspoints(scope)
@@ -103,7 +111,7 @@ class Keithley707BEmulator(ScpiEmulator):
             self.push_error(PARAMETER_ERROR[0], f"{PARAMETER_ERROR[1]}: invalid channel {scope!r}")
             self.replies.append("nil")
             return
-        names = [f"{s}{ROW_LETTERS[r]}{c + 1:02d}" for s, r, c in sorted(self.closed) if (s, r, c) in set(wanted)]
+        names = [f"{s}{ROW_LETTERS[r]}{c + 1:02d}" for s, r, c in sorted(set(wanted)) if self._is_closed((s, r, c))]
         self.replies.append(";".join(names) if names else "nil")
 
     def _error_count(self) -> None:
@@ -121,5 +129,4 @@ class Keithley707BEmulator(ScpiEmulator):
 
     def reset(self) -> None:
         """reset(): every channel opens."""
-        if self.closed:
-            self._switch("open", "allslots")
+        self._switch("open", "allslots")
