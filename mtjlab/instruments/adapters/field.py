@@ -157,11 +157,13 @@ class ClosedLoopField:
         start_a = float(self.supply.current_setpoint)
         if start_a and not self._direction:
             self._direction = math.copysign(1.0, start_a)
+        due_s = self.clock.now_s()  # steps at fixed times: bus time does not slow the ramp
         for level_a, wait_s in ramp_steps(start_a, current_a, self.ramp_rate_a_per_s, self.step_time_s):
             self.supply.current_setpoint = level_a
             if level_a:
                 self._direction = math.copysign(1.0, level_a)
-            self.clock.sleep(wait_s)
+            due_s += wait_s
+            self.clock.sleep(due_s - self.clock.now_s())
         self._current_a = current_a
 
     # ------------------------------------------------------------ requests
