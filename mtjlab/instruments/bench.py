@@ -123,8 +123,7 @@ class Bench:
 
     def connect(self) -> None:
         """Open every instrument, identify it and put it in a known, safe state."""
-        self._safe = False
-        atexit.register(self.shutdown)
+        self._arm()
         try:
             failed: list[InstrumentError] = []
             for role in ROLES:  # every one we can reach, so that all of them can be made safe
@@ -145,6 +144,12 @@ class Bench:
                 log.exception("could not prepare the connected instruments for a safe shutdown")
             self.shutdown(raise_errors=False)
             raise
+
+    def _arm(self) -> None:
+        """Something may be on from now: the next shutdown must do its work."""
+        if self._safe:
+            self._safe = False
+            atexit.register(self.shutdown)
 
     def _build_adapters(self, only: set[str] | None = None) -> None:
         w, d, lim = self.config.wiring, self._drivers, self.limits
@@ -289,6 +294,7 @@ class Bench:
         current_a = self.limits.check_read_current(current_a)
         rate = self.limits.check_source_rate(rate_a_per_s or self.limits.max_source_ramp_a_per_s)
         self._check_duration("read current", self.settings.read_current_a, current_a, rate, "A")
+        self._arm()
         self._ramp(self.read_source, current_a, rate)
         self.settings.read_current_a = current_a
 
@@ -297,6 +303,7 @@ class Bench:
         current_a = self.limits.check_input_current(current_a, self.settings.modulation_peak_a)
         rate = self.limits.check_source_rate(rate_a_per_s or self.limits.max_source_ramp_a_per_s)
         self._check_duration("input current", self.settings.input_current_a, current_a, rate, "A")
+        self._arm()
         self._ramp(self.input_source, current_a, rate)
         self.settings.input_current_a = current_a
 
@@ -320,6 +327,7 @@ class Bench:
         if v_rms < self.lockin.minimum_amplitude_v:
             raise MtjlabError(f"modulation of {peak_a:.3g} A needs {v_rms:.3g} V rms, below the lock-in's "
                               f"smallest sine output of {self.lockin.minimum_amplitude_v:g} V rms")
+        self._arm()
         self.lockin.modulation_amplitude_v = v_rms
         self.settings.modulation_peak_a = self.limits.modulation_peak_a(self.lockin.modulation_amplitude_v)
 
@@ -328,6 +336,7 @@ class Bench:
         field_oe = self.limits.check_field(field_oe)
         rate = self.limits.check_field_rate(rate_oe_per_s or self.limits.max_field_ramp_oe_per_s)
         self._check_duration("field", self.settings.field_oe, field_oe, rate, "Oe")
+        self._arm()
         self.field.ramp_rate_oe_per_s = rate
         self.field.set_field_oe(field_oe)
         self.settings.field_oe = field_oe
@@ -352,6 +361,7 @@ class Bench:
             self.set_input_current(0.0)
         if read_current_a:
             self.set_read_current(0.0)
+        self._arm()
         self.switch.connect(*position)
         self.settings.routed = position
         if read_current_a:

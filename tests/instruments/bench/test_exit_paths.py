@@ -95,3 +95,12 @@ def test_sigterm_to_a_running_sweep_makes_everything_safe(tmp_path: Path):
     assert process.returncode == SIGTERM_EXIT_STATUS, stderr.decode()
     outcome = json.loads(report.read_text())
     assert outcome == {"safe": True, "closed": [], "read_on": False, "input_on": False}
+
+
+def test_a_bench_used_again_after_a_shutdown_is_made_safe_again(sim_config):
+    with Bench(sim_config) as bench:
+        _busy(bench)
+        bench.shutdown()
+        assert bench.lab.everything_safe()
+        _busy(bench)  # a second procedure on the same bench
+    assert bench.lab.everything_safe()
