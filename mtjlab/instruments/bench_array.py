@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,6 +28,17 @@ log = logging.getLogger(__name__)
 #: A junction reading below this resistance (ohm) is a short: a working MgO
 #: junction of the sizes we use is several hundred ohm or more.
 SHORT_BELOW_OHM = 100.0
+
+
+@dataclass(frozen=True)
+class NeuronPoint:
+    """One measured point: output (V), analogue derivative (V/A), lock-in X and Y (V rms)."""
+
+    output_v: float
+    derivative_v_per_a: float
+    x_v_rms: float
+    y_v_rms: float
+    dead: bool
 
 
 class MeasurementInterrupted(InstrumentError):
@@ -141,23 +153,35 @@ class BenchNeuronArray:
             order = order[::-1]
         return order
 
-    def _measure_device(self, device: str, inputs: np.ndarray, output: np.ndarray, derivative: np.ndarray) -> bool:
-        """Measure one device's inputs into ``output``/``derivative``; False if it is dead."""
+    def measure_point(self, device: str, input_current_a: float) -> NeuronPoint:
+        """One point of one device, leaving its input where it is (for sweeps).
+
+        Routes the device (if it is not already), sets the read current, ramps
+        the input to ``input_current_a`` (A), waits for the lock-in and reads.
+        """
+        if not self._prepared:
+            self.prepare()
         bench = self.bench
         bench.route(device)
         if bench.settings.read_current_a != self.read_current_a:
             bench.set_read_current(self.read_current_a)
-        peak_a = bench.settings.modulation_peak_a
+        bench.set_input_current(float(input_current_a))
+        point = bench.read_point()
+        dead = self._is_dead(device, point)
+        derivative = math.sqrt(2.0) * point.x_v_rms / bench.settings.modulation_peak_a
+        return NeuronPoint(point.voltage_v, derivative, point.x_v_rms, point.y_v_rms, dead)
+
+    def _measure_device(self, device: str, inputs: np.ndarray, output: np.ndarray, derivative: np.ndarray) -> bool:
+        """Measure one device's inputs into ``output``/``derivative``; False if it is dead."""
+        alive = True
         for k in self._visit_order(inputs):
-            bench.set_input_current(float(inputs[k]))
-            point = bench.read_point()
-            if self._is_dead(device, point):
-                bench.set_input_current(0.0)
-                return False
-            output[k] = point.voltage_v
-            derivative[k] = math.sqrt(2.0) * point.x_v_rms / peak_a
-        bench.set_input_current(0.0)  # the field line rests between devices
-        return True
+            point = self.measure_point(device, float(inputs[k]))
+            if point.dead:
+                alive = False
+                break
+            output[k], derivative[k] = point.output_v, point.derivative_v_per_a
+        self.bench.set_input_current(0.0)  # the field line rests between devices
+        return alive
 
     def _is_dead(self, device: str, point: Any) -> bool:
         resistance = abs(point.voltage_v / self.read_current_a)
@@ -170,4 +194,4 @@ class BenchNeuronArray:
         return True
 
 
-__all__ = ["BenchNeuronArray", "MeasurementInterrupted", "SafetyLimitError"]
+__all__ = ["BenchNeuronArray", "MeasurementInterrupted", "NeuronPoint", "SafetyLimitError"]
