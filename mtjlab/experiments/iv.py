@@ -1,0 +1,99 @@
+"""I–V: read-current sweeps of one junction in its parallel and antiparallel states.
+
+The junction is held in each state by saturating it with its own field line
+(a sensor-type junction's reference lies along the field line's field: a
+large positive input current makes it parallel, a large negative one
+antiparallel; at zero input it would relax to its easy axis, halfway), with
+the coil at zero field. In each state the read current is
+swept symmetrically; each point gives V, R = V/I and whether the source-meter
+was in compliance (the read source's compliance is the bench's junction-bias
+limit, so a point there is not a measurement of the junction and is left out
+of the analysis).
+
+Extraction (docs/physics.md, eqs. T1–T2): in the parallel state the
+conductance is G_P whatever the bias, so R_P is the mean of R over the P
+sweep; in the antiparallel state R_AP(V)/R_P = 1 + TMR(V) with
+TMR(V) = TMR0 / (1 + (V/Vh)^2), so 1/TMR is linear in V^2:
+1/TMR = 1/TMR0 + V^2 / (TMR0 Vh^2). A straight-line fit gives TMR0 and Vh.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
+
+from .base import BenchProcedure
+
+log = logging.getLogger(__name__)
+
+STATES = (("P", +1.0), ("AP", -1.0))
+
+
+@dataclass(frozen=True)
+class IVSummary:
+    """What an I–V pair of sweeps says about a junction."""
+
+    resistance_p_ohm: float
+    tmr0: float
+    tmr_half_bias_v: float
+    points_used: int
+
+
+def analyse_iv(state: np.ndarray, current_a: np.ndarray, voltage_v: np.ndarray, in_compliance: np.ndarray) -> IVSummary:
+    """R_P, TMR0 and Vh from the two sweeps (see the module doc)."""
+    state = np.asarray(state).astype(str)
+    current_a, voltage_v = np.asarray(current_a, float), np.asarray(voltage_v, float)
+    usable = (~np.asarray(in_compliance, bool)) & (np.abs(current_a) > 0)
+    p, ap = usable & (state == "P"), usable & (state == "AP")
+    if p.sum() < 2 or ap.sum() < 3:
+        raise ValueError("the I-V analysis needs at least 2 parallel and 3 antiparallel points out of compliance")
+    resistance_p = float(np.mean(voltage_v[p] / current_a[p]))
+    tmr = voltage_v[ap] / current_a[ap] / resistance_p - 1.0
+    slope, intercept = np.polyfit(voltage_v[ap] ** 2, 1.0 / tmr, 1)
+    tmr0 = 1.0 / intercept
+    half_bias = math.sqrt(intercept / slope) if slope > 0 else math.inf
+    return IVSummary(resistance_p, float(tmr0), half_bias, int(p.sum() + ap.sum()))
+
+
+class IVProcedure(BenchProcedure):
+    """Read-current sweeps in the P and AP states of one junction."""
+
+    device_id = Parameter("Device", default="r0c1")
+    read_current_max_a = FloatParameter("Largest read current", units="A", default=2e-4)
+    points = IntegerParameter("Points per sweep", default=21, minimum=3, maximum=10001)
+    saturating_input_a = FloatParameter("Saturating input current", units="A", default=0.015)
+
+    DATA_COLUMNS = ["State", "Read current (A)", "Voltage (V)", "Resistance (ohm)", "In compliance"]
+
+    def execute(self) -> None:
+        bench = self.bench
+        currents = np.linspace(-self.read_current_max_a, self.read_current_max_a, int(self.points))
+        for value in (self.read_current_max_a, self.saturating_input_a):
+            if value <= 0:
+                raise ValueError("the largest read current and the saturating input must be positive")
+        bench.limits.check_read_current(self.read_current_max_a)
+        bench.limits.check_input_current(self.saturating_input_a, bench.settings.modulation_peak_a)
+        bench.set_field(0.0)
+        bench.route(self.device_id)
+        total, done = 2 * currents.size, 0
+        for name, sign in STATES:
+            bench.set_read_current(0.0)
+            # a sensor junction relaxes to its easy axis at zero input: hold the state by its field
+            bench.set_input_current(sign * self.saturating_input_a)
+            for current in currents:
+                if self.should_stop():
+                    log.warning("I-V stopped after %d of %d points", done, total)
+                    return
+                bench.set_read_current(float(current))
+                point = bench.read_point(settle=False)  # DC only: no lock-in to wait for
+                resistance = point.voltage_v / current if current else math.nan
+                self.emit("results", {"State": name, "Read current (A)": float(current), "Voltage (V)": point.voltage_v,
+                                      "Resistance (ohm)": resistance, "In compliance": int(point.in_compliance)})
+                done += 1
+                self.emit("progress", 100.0 * done / total)
+        bench.set_read_current(0.0)
+        bench.set_input_current(0.0)
