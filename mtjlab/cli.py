@@ -31,6 +31,9 @@ commands:
                            simulated bench), show who answered, exercise each one
                            harmlessly and leave everything at zero and off
   bench resources          list the VISA resources (GPIB, USB, serial, LAN) pyvisa sees
+  sweep KIND --out DIR     measure on a bench into a data file and figure, with a
+                           summary: activation (activation map), derivative
+                           (lock-in vs DC slope), iv (R_P, TMR0, half-bias voltage)
   sim curves --out DIR     sweep the simulated chip: transfer curves and derivatives
                            of every junction (curves.csv, curves.png)
   train [--out DIR]        device-in-the-loop training (not available yet in this
@@ -166,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="VISA library for pyvisa ('@py' for the pure-Python one; default: pyvisa's choice)")
     bench_check.set_defaults(func=cmd_bench_check)
     resources.set_defaults(func=cmd_bench_resources)
+
+    from mtjlab.cli_sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
 
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)

@@ -1,0 +1,83 @@
+"""The sweeps the ``mtjlab sweep`` command knows: procedure, summary and figure of each.
+
+A summary turns a recorded sweep (a pymeasure Results DataFrame) into the few
+lines a physicist wants on one screen; a figure is written beside the data
+file. Both work on recorded data alone, so replaying a file gives the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .activation import ActivationMapProcedure
+from .derivative_check import DerivativeCheckProcedure, assess
+from .iv import IVProcedure, analyse_iv
+
+
+def _activation_summary(data: pd.DataFrame, procedure) -> list[str]:
+    lines = []
+    for field_oe, sweep in data.groupby("Bias field (Oe)"):
+        span = np.ptp(sweep["Output voltage (V)"])
+        peak = sweep["Derivative (V/A)"].abs().max()
+        lines.append(f"bias {field_oe:g} Oe: output span {1e3 * span:.2f} mV, peak |dV/dI| {peak:.3g} V/A")
+    return lines
+
+
+def _derivative_summary(data: pd.DataFrame, procedure) -> list[str]:
+    result = assess(data["Input current (A)"].to_numpy(), data["Output voltage (V)"].to_numpy(),
+                    data["Derivative (V/A)"].to_numpy(), float(procedure.modulation_amplitude_a))
+    return [
+        f"lock-in vs DC slope: median {100 * result.median_relative_error:.2f} %, worst "
+        f"{100 * result.worst_relative_error:.2f} %, correlation {result.correlation:.5f} "
+        f"({result.compared_points} points)",
+        f"modulation aperture {100 * result.aperture_fraction:.1f} % of the slope's width: {result.verdict}",
+    ]
+
+
+def _iv_summary(data: pd.DataFrame, procedure) -> list[str]:
+    s = analyse_iv(data["State"], data["Read current (A)"], data["Voltage (V)"], data["In compliance"])
+    return [f"R_P {s.resistance_p_ohm:.2f} ohm, TMR0 {100 * s.tmr0:.1f} %, half-bias voltage "
+            f"{s.tmr_half_bias_v:.3f} V ({s.points_used} points out of compliance)"]
+
+
+def _plot_sweep(data: pd.DataFrame, path: Path, x: str, ys: list[str], group: str | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(ys), 1, figsize=(6, 2.6 * len(ys)), sharex=True, squeeze=False)
+    groups = data.groupby(group) if group else [("", data)]
+    for name, part in groups:
+        part = part.sort_values(x)
+        for ax, y in zip(axes[:, 0], ys):
+            ax.plot(part[x], part[y], ".-", label=f"{group}: {name}" if group else None)
+            ax.set_ylabel(y)
+    axes[-1, 0].set_xlabel(x)
+    if group:
+        axes[0, 0].legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@dataclass(frozen=True)
+class SweepKind:
+    procedure: type
+    summarise: Callable[[pd.DataFrame, object], list[str]]
+    plot: Callable[[pd.DataFrame, Path], None]
+
+
+SWEEPS: dict[str, SweepKind] = {
+    "activation": SweepKind(ActivationMapProcedure, _activation_summary, lambda d, p: _plot_sweep(
+        d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], "Bias field (Oe)")),
+    "derivative": SweepKind(DerivativeCheckProcedure, _derivative_summary, lambda d, p: _plot_sweep(
+        d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], None)),
+    "iv": SweepKind(IVProcedure, _iv_summary, lambda d, p: _plot_sweep(
+        d, p, "Read current (A)", ["Voltage (V)", "Resistance (ohm)"], "State")),
+}
