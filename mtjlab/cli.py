@@ -34,6 +34,7 @@ commands:
   sweep KIND --out DIR     measure on a bench into a data file and figure, with a
                            summary: activation (activation map), derivative
                            (lock-in vs DC slope), iv (R_P, TMR0, half-bias voltage)
+  replay FILE...           re-plot and re-summarise recorded sweeps, no hardware
   sim curves --out DIR     sweep the simulated chip: transfer curves and derivatives
                            of every junction (curves.csv, curves.png)
   train [--out DIR]        device-in-the-loop training (not available yet in this
@@ -170,9 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench_check.set_defaults(func=cmd_bench_check)
     resources.set_defaults(func=cmd_bench_resources)
 
-    from mtjlab.cli_sweep import add_sweep_parser
+    from mtjlab.cli_sweep import add_replay_parser, add_sweep_parser
 
     add_sweep_parser(sub)
+    add_replay_parser(sub)
 
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)

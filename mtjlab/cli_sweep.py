@@ -76,3 +76,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"data: {data_file}\nfigure: {figure}")
     return 0
+
+
+def add_replay_parser(sub: argparse._SubParsersAction) -> None:
+    replay = sub.add_parser("replay", help="re-plot and re-summarise recorded sweep files (no hardware)")
+    replay.add_argument("files", nargs="+", type=Path, metavar="FILE", help="sweep data files (CSV)")
+    replay.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .errors import DataFileError
+    from .experiments.catalog import SWEEPS
+    from .experiments.replay import load_sweep
+
+    for path in args.files:
+        procedure, data = load_sweep(path)
+        kind = next((k for k, e in SWEEPS.items() if type(procedure) is e.procedure), None)
+        if kind is None:
+            raise DataFileError(f"{path}: a {type(procedure).__name__} has no replay summary")
+        figure = path.with_name(path.stem + "-replay.png")  # the original figure is kept
+        SWEEPS[kind].plot(data, figure)
+        print(f"{path}: {kind}, {len(data)} points")
+        for line in SWEEPS[kind].summarise(data, procedure):
+            print(f"  {line}")
+        print(f"  figure: {figure}")
+    return 0

@@ -10,9 +10,9 @@ from mtjlab import cli
 def test_sweep_iv_writes_data_figure_and_summary(tmp_path, capsys):
     assert cli.main(["sweep", "iv", "--device-id", "r2c3", "--points", "9", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "iv: 18 points (finished)" in out and "R_P" in out and "TMR0" in out
+    assert "iv: 16 points (finished)" in out and "R_P" in out and "TMR0" in out
     assert (tmp_path / "iv.png").stat().st_size > 10_000
-    assert len(Results.load(str(tmp_path / "iv.csv")).data) == 18
+    assert len(Results.load(str(tmp_path / "iv.csv")).data) == 16  # zero current is skipped
 
 
 def test_sweep_activation_summarises_each_bias_field(tmp_path, capsys):

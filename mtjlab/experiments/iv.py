@@ -72,6 +72,7 @@ class IVProcedure(BenchProcedure):
     def execute(self) -> None:
         bench = self.bench
         currents = np.linspace(-self.read_current_max_a, self.read_current_max_a, int(self.points))
+        currents = currents[currents != 0.0]  # no resistance to read at zero current
         for value in (self.read_current_max_a, self.saturating_input_a):
             if value <= 0:
                 raise ValueError("the largest read current and the saturating input must be positive")
@@ -90,7 +91,7 @@ class IVProcedure(BenchProcedure):
                     return
                 bench.set_read_current(float(current))
                 point = bench.read_point(settle=False)  # DC only: no lock-in to wait for
-                resistance = point.voltage_v / current if current else math.nan
+                resistance = point.voltage_v / current
                 self.emit("results", {"State": name, "Read current (A)": float(current), "Voltage (V)": point.voltage_v,
                                       "Resistance (ohm)": resistance, "In compliance": int(point.in_compliance)})
                 done += 1
