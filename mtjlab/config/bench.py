@@ -226,6 +226,9 @@ class MeasurementConfig(BaseModel):
     read_current_a: Float = Field(1e-4, gt=0, description="DC read current, ampere.")
     modulation_amplitude_a: Float = Field(2e-4, gt=0, description="Peak input modulation, A.")
     bias_field_oe: Float = Field(20.0, description="Coil bias field, oersted.")
+    reset_field_oe: Float = Field(100.0, ge=0, description="Coil field applied (along the bias "
+                                  "field) before measuring, to set every junction's easy-axis "
+                                  "state; above the junctions' Hk. Oersted; 0 = no reset.")
 
 
 def _g(x: float) -> str:
@@ -313,6 +316,9 @@ class BenchConfig(BaseModel):
 
     def _check_measurement(self) -> None:
         lim, m, w = self.limits, self.measurement, self.wiring
+        if m.reset_field_oe > lim.max_field_oe:
+            fail(("measurement", "reset_field_oe"), f"above limits.max_field_oe = {_g(lim.max_field_oe)} Oe",
+                 m.reset_field_oe)
         if m.read_current_a > lim.max_read_current_a:
             fail(("measurement", "read_current_a"), "above limits.max_read_current_a "
                  f"= {_g(lim.max_read_current_a)} A", m.read_current_a)

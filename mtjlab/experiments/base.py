@@ -31,6 +31,9 @@ class BenchProcedure(Procedure):
     bench_file = Parameter("Bench file", default="")
     bench_snapshot = Metadata("Bench", fget="snapshot_json")
 
+    #: Data columns that hold text (all others are numbers with their unit in the name).
+    TEXT_COLUMNS: tuple[str, ...] = ()
+
     _bench: Any = None
     _owns_bench = False
 

@@ -17,6 +17,7 @@ import pandas as pd
 from .activation import ActivationMapProcedure
 from .derivative_check import DerivativeCheckProcedure, assess
 from .iv import IVProcedure, analyse_iv
+from .survey import ArraySurveyProcedure, plot_survey, survey_summary
 
 
 def _activation_summary(data: pd.DataFrame, procedure) -> list[str]:
@@ -78,6 +79,7 @@ SWEEPS: dict[str, SweepKind] = {
         d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], "Bias field (Oe)")),
     "derivative": SweepKind(DerivativeCheckProcedure, _derivative_summary, lambda d, p: _plot_sweep(
         d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], None)),
+    "survey": SweepKind(ArraySurveyProcedure, lambda d, p: survey_summary(d), plot_survey),
     "iv": SweepKind(IVProcedure, _iv_summary, lambda d, p: _plot_sweep(
         d, p, "Read current (A)", ["Voltage (V)", "Resistance (ohm)"], "State")),
 }

@@ -67,6 +67,7 @@ class IVProcedure(BenchProcedure):
     points = IntegerParameter("Points per sweep", default=21, minimum=3, maximum=10001)
     saturating_input_a = FloatParameter("Saturating input current", units="A", default=0.015)
 
+    TEXT_COLUMNS = ("State",)
     DATA_COLUMNS = ["State", "Read current (A)", "Voltage (V)", "Resistance (ohm)", "In compliance"]
 
     def execute(self) -> None:

@@ -63,12 +63,13 @@ def load_sweep(path: str | Path, expected: type | None = None):
         raise DataFileError(f"{path}: missing column {missing[0]!r} (columns carry their units)")
     if data.empty:
         raise DataFileError(f"{path}: has no data rows")
-    numeric = data[[c for c in columns if c != "State"]].apply(pd.to_numeric, errors="coerce")
+    text = [c for c in columns if c in getattr(procedure, "TEXT_COLUMNS", ())]
+    numeric = data[[c for c in columns if c not in text]].apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna().any(axis=1).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataFileError(f"{path}: data row {row + 1} is truncated or not a number")
-    return procedure, pd.concat([numeric, data[[c for c in columns if c == "State"]]], axis=1)[columns]
+    return procedure, pd.concat([numeric, data[text]], axis=1)[columns]
 
 
 def recorded_scatter(y: np.ndarray) -> float:

@@ -66,6 +66,7 @@ class BenchNeuronArray:
         self.modulation_amplitude_a = float(modulation_amplitude_a if modulation_amplitude_a is not None
                                             else m.modulation_amplitude_a)
         self.bias_field_oe = float(bias_field_oe if bias_field_oe is not None else m.bias_field_oe)
+        self.reset_field_oe = float(m.reset_field_oe)
         self.short_below_ohm = short_below_ohm
         self._known_dead = frozenset(bench.config.chip.known_dead)
         self._found_dead: set[str] = set()
@@ -90,14 +91,22 @@ class BenchNeuronArray:
         limits = self.bench.limits
         limits.check_read_current(self.read_current_a)
         limits.check_field(self.bias_field_oe)
-        self.bench.set_field(self.bias_field_oe)
+        self.reset_states()
         self.bench.set_modulation(self.modulation_amplitude_a)
         self._prepared = True
 
+    def reset_states(self) -> None:
+        """Set every junction's easy-axis state: the coil to ``reset_field_oe`` along the
+        bias field (beyond Hk: one state left), then back to the bias field, below Hk,
+        where the states are kept (hysteresis)."""
+        if self.reset_field_oe > 0:
+            self.bench.set_field(math.copysign(self.reset_field_oe, self.bias_field_oe or 1.0))
+        self.bench.set_field(self.bias_field_oe)
+
     def set_bias_field(self, field_oe: float) -> None:
-        """Change the coil bias field (Oe): the tuning knob of every neuron."""
-        self.bench.set_field(field_oe)
+        """Change the coil bias field (Oe), the tuning knob of every neuron, from a fresh reset."""
         self.bias_field_oe = float(field_oe)
+        self.reset_states()
 
     def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray) -> NeuronMeasurement:
         """Measure output and analogue derivative of each device at its inputs (see module doc)."""
