@@ -75,6 +75,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for line in entry.summarise(data, procedure) if len(data) else ["no points measured"]:
         print(f"  {line}")
     print(f"data: {data_file}\nfigure: {figure}")
+    if entry.products is not None and procedure.status == procedure.FINISHED:
+        for line in entry.products(data, procedure, args.out):
+            print(line)
     return 0
 
 

@@ -36,3 +36,18 @@ def test_a_sweep_beyond_a_safety_limit_is_refused_and_the_bench_left_safe(tmp_pa
     status = cli.main(["sweep", "iv", "--read-current-max-a", "0.01", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 2 and "limits.max_read_current_a" in err
+
+
+def test_sweep_calibrate_writes_the_calibration_file_the_trainer_reads(tmp_path, capsys):
+    from mtjlab.experiments.calibration import load_calibration
+
+    assert cli.main(["sweep", "calibrate", "--points", "7", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "14 devices calibrated" in out and f"calibration: {tmp_path / 'calibration.yaml'}" in out
+    calibrations, dead, field_oe = load_calibration(tmp_path / "calibration.yaml")
+    assert len(calibrations) == 14 and field_oe == 20.0
+
+
+def test_sweep_survey_lists_the_dead(tmp_path, capsys):
+    assert cli.main(["sweep", "survey", "--out", str(tmp_path)]) == 0
+    assert "14 of 16 devices live; dead: r1c2, r3c0" in capsys.readouterr().out

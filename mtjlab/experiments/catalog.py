@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .activation import ActivationMapProcedure
+from .calibration import CalibrationProcedure, fit_calibration, write_calibration
 from .derivative_check import DerivativeCheckProcedure, assess
 from .iv import IVProcedure, analyse_iv
 from .survey import ArraySurveyProcedure, plot_survey, survey_summary
@@ -67,11 +68,30 @@ def _plot_sweep(data: pd.DataFrame, path: Path, x: str, ys: list[str], group: st
     plt.close(fig)
 
 
+def _calibration_summary(data: pd.DataFrame, procedure) -> list[str]:
+    calibrations, dead = fit_calibration(data)
+    gains = np.array([c.output_per_unit_v / c.input_per_unit_a for c in calibrations.values()])
+    lines = [f"{len(calibrations)} devices calibrated" + (f"; dead: {', '.join(dead)}" if dead else "")]
+    if gains.size:
+        lines.append(f"raw small-signal slopes {gains.min():.3g}..{gains.max():.3g} V/A "
+                     f"(spread {100 * np.std(gains) / abs(np.mean(gains)):.1f} %), each mapped to unit gain at z = 0")
+    return lines
+
+
+def _write_calibration_file(data: pd.DataFrame, procedure, folder: Path) -> list[str]:
+    calibrations, dead = fit_calibration(data)
+    path = folder / "calibration.yaml"
+    write_calibration(path, calibrations, dead, procedure.bench.config.name, float(procedure.bias_field_oe))
+    return [f"calibration: {path}"]
+
+
 @dataclass(frozen=True)
 class SweepKind:
     procedure: type
     summarise: Callable[[pd.DataFrame, object], list[str]]
     plot: Callable[[pd.DataFrame, Path], None]
+    #: Files made from a fresh measurement (not on replay): (data, procedure, folder) -> lines.
+    products: Callable[[pd.DataFrame, object, Path], list[str]] | None = None
 
 
 SWEEPS: dict[str, SweepKind] = {
@@ -80,6 +100,8 @@ SWEEPS: dict[str, SweepKind] = {
     "derivative": SweepKind(DerivativeCheckProcedure, _derivative_summary, lambda d, p: _plot_sweep(
         d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], None)),
     "survey": SweepKind(ArraySurveyProcedure, lambda d, p: survey_summary(d), plot_survey),
+    "calibrate": SweepKind(CalibrationProcedure, _calibration_summary, lambda d, p: _plot_sweep(
+        d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], "Device"), _write_calibration_file),
     "iv": SweepKind(IVProcedure, _iv_summary, lambda d, p: _plot_sweep(
         d, p, "Read current (A)", ["Voltage (V)", "Resistance (ohm)"], "State")),
 }
