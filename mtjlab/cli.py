@@ -32,8 +32,10 @@ commands:
                            harmlessly and leave everything at zero and off
   bench resources          list the VISA resources (GPIB, USB, serial, LAN) pyvisa sees
   sweep KIND --out DIR     measure on a bench into a data file and figure, with a
-                           summary: activation (activation map), derivative
-                           (lock-in vs DC slope), iv (R_P, TMR0, half-bias voltage)
+                           summary: rh (R-H loop), iv (R_P, TMR0, half-bias
+                           voltage), activation (activation map), derivative
+                           (lock-in vs DC slope), survey (every junction),
+                           calibrate (per-device calibration file)
   replay FILE...           re-plot and re-summarise recorded sweeps, no hardware
   sim curves --out DIR     sweep the simulated chip: transfer curves and derivatives
                            of every junction (curves.csv, curves.png)

@@ -7,6 +7,7 @@ file. Both work on recorded data alone, so replaying a file gives the same.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,6 +19,7 @@ from .activation import ActivationMapProcedure
 from .calibration import CalibrationProcedure, fit_calibration, write_calibration
 from .derivative_check import DerivativeCheckProcedure, assess
 from .iv import IVProcedure, analyse_iv
+from .rh_loop import RHLoopProcedure, analyse_rh
 from .survey import ArraySurveyProcedure, plot_survey, survey_summary
 
 
@@ -45,6 +47,21 @@ def _iv_summary(data: pd.DataFrame, procedure) -> list[str]:
     s = analyse_iv(data["State"], data["Read current (A)"], data["Voltage (V)"], data["In compliance"])
     return [f"R_P {s.resistance_p_ohm:.2f} ohm, TMR0 {100 * s.tmr0:.1f} %, half-bias voltage "
             f"{s.tmr_half_bias_v:.3f} V ({s.points_used} points out of compliance)"]
+
+
+def _rh_summary(data: pd.DataFrame, procedure) -> list[str]:
+    s = analyse_rh(data)
+    snapshot = json.loads(procedure.bench_snapshot) if procedure.bench_snapshot else {}
+    angle = snapshot.get("calibration", {}).get("bias_field_angle_deg")
+    along_reference = angle is not None and abs(abs(float(angle)) % 180 - 90) < 10
+    transitions = (f"transitions {s.up_transition_oe:+.2f} Oe (up), {s.down_transition_oe:+.2f} Oe (down): "
+                   f"centre {s.centre_oe:+.2f} Oe, coercive {s.coercive_oe:.2f} Oe")
+    if along_reference:  # a sensor's own geometry: the loop saturates parallel and antiparallel
+        return [f"R_P {s.resistance_p_ohm:.2f} ohm, R_AP {s.resistance_ap_ohm:.2f} ohm, TMR {100 * s.tmr:.1f} % "
+                f"at the read bias", transitions + " (centre = -offset field)",
+                f"slope {s.slope_s_per_oe:.3g} S/Oe: Hk {s.hard_axis_hk_oe:.1f} Oe"]
+    return [f"coil at {angle} deg to the easy axis, not along the reference: R low {s.resistance_p_ohm:.2f} ohm, "
+            f"high {s.resistance_ap_ohm:.2f} ohm (contrast {100 * s.tmr:.1f} %, not the TMR)", transitions]
 
 
 def _plot_sweep(data: pd.DataFrame, path: Path, x: str, ys: list[str], group: str | None) -> None:
@@ -95,6 +112,8 @@ class SweepKind:
 
 
 SWEEPS: dict[str, SweepKind] = {
+    "rh": SweepKind(RHLoopProcedure, _rh_summary, lambda d, p: _plot_sweep(
+        d, p, "Field reading (Oe)", ["Resistance (ohm)"], "Branch")),
     "activation": SweepKind(ActivationMapProcedure, _activation_summary, lambda d, p: _plot_sweep(
         d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], "Bias field (Oe)")),
     "derivative": SweepKind(DerivativeCheckProcedure, _derivative_summary, lambda d, p: _plot_sweep(

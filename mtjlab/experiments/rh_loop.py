@@ -1,0 +1,116 @@
+"""R–H loop: a junction's resistance as the coil field sweeps up and down.
+
+The coil field is ramped (at the bench's rate limit) from -max to +max (the
+"up" branch) and back (the "down" branch), after a first excursion to -max
+that puts every junction on a known branch; at each step the read
+source-meter gives the junction's resistance. The field reading of the
+gaussmeter, not the set-point, is what the analysis uses.
+
+Extraction (on either geometry: a memory junction with the coil along its easy
+axis shows a square loop, a sensor junction with the coil along its reference
+a hard-axis curve):
+
+- R_P and R_AP are the loop's lowest and highest resistance, TMR = R_AP/R_P - 1
+  at the read bias (docs/physics.md, eq. T1);
+- each branch's transition field is where the conductance crosses
+  (G_P + G_AP)/2 (interpolated), i.e. where the free layer is at 90 degrees to
+  the reference (G is linear in that cosine, R is not): the switching fields
+  of a square loop;
+- the loop's centre, (H_up + H_down)/2, is the shift by the Néel offset field
+  (the loop moves by -H_N, docs/physics.md), and half their difference its
+  coercive field;
+- the slope dG/dH at the crossing is the Hk-related figure: for a sensor
+  junction m_y = (H + H_N)/Hk there, and dG/dcos = G_P T / (2 (1 + T)), so
+  Hk = G_P T / (2 (1 + T) |dG/dH|). A small read current (the default) keeps
+  the TMR's bias dependence out of this.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
+
+from .base import BenchProcedure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RHSummary:
+    resistance_p_ohm: float
+    resistance_ap_ohm: float
+    tmr: float
+    up_transition_oe: float
+    down_transition_oe: float
+    centre_oe: float
+    coercive_oe: float
+    slope_s_per_oe: float
+    hard_axis_hk_oe: float
+
+
+def _crossing(field: np.ndarray, value: np.ndarray, level: float) -> tuple[float, float]:
+    """First field where ``value`` crosses ``level`` along the sweep, and its slope there."""
+    above = value >= level
+    k = int(np.flatnonzero(above[1:] != above[:-1])[0])
+    h0, h1, v0, v1 = field[k], field[k + 1], value[k], value[k + 1]
+    return float(h0 + (level - v0) * (h1 - h0) / (v1 - v0)), float((v1 - v0) / (h1 - h0))
+
+
+def analyse_rh(data: pd.DataFrame) -> RHSummary:
+    """The figures of an R–H loop (see the module doc)."""
+    usable = data[data["In compliance"] == 0]
+    r = usable["Resistance (ohm)"].to_numpy()
+    r_p, r_ap = float(r.min()), float(r.max())
+    if r_ap <= r_p:
+        raise ValueError("the loop shows no resistance change")
+    level = 0.5 * (1.0 / r_p + 1.0 / r_ap)
+    crossings = {}
+    for branch in ("up", "down"):
+        part = usable[usable["Branch"] == branch]
+        crossings[branch] = _crossing(part["Field reading (Oe)"].to_numpy(),
+                                      1.0 / part["Resistance (ohm)"].to_numpy(), level)
+    (h_up, slope_up), (h_down, slope_down) = crossings["up"], crossings["down"]
+    tmr = r_ap / r_p - 1.0
+    slope = 0.5 * (abs(slope_up) + abs(slope_down))
+    return RHSummary(r_p, r_ap, tmr, h_up, h_down, 0.5 * (h_up + h_down), 0.5 * abs(h_up - h_down), slope,
+                     tmr / (2 * (1 + tmr) * r_p * slope))
+
+
+class RHLoopProcedure(BenchProcedure):
+    """Resistance of one junction over a coil field loop (both branches)."""
+
+    device_id = Parameter("Device", default="r0c1")
+    max_field_oe = FloatParameter("Largest field", units="Oe", default=100.0)
+    points = IntegerParameter("Points per branch", default=81, minimum=5, maximum=10001)
+    read_current_a = FloatParameter("Read current", units="A", default=2e-5)
+
+    TEXT_COLUMNS = ("Branch",)
+    DATA_COLUMNS = ["Branch", "Field (Oe)", "Field reading (Oe)", "Voltage (V)", "Resistance (ohm)", "In compliance"]
+
+    def execute(self) -> None:
+        bench = self.bench
+        bench.limits.check_field(self.max_field_oe)
+        bench.limits.check_read_current(self.read_current_a)
+        fields = np.linspace(-self.max_field_oe, self.max_field_oe, int(self.points))
+        bench.set_field(-self.max_field_oe)  # every junction onto a known branch
+        bench.route(self.device_id)
+        bench.set_read_current(self.read_current_a)
+        total, done = 2 * fields.size, 0
+        for branch, sweep in (("up", fields), ("down", fields[::-1])):
+            for field_oe in sweep:
+                if self.should_stop():
+                    log.warning("R-H loop stopped after %d of %d points", done, total)
+                    return
+                bench.set_field(float(field_oe))
+                reading_oe = bench.read_field_oe()
+                point = bench.read_point(settle=False)
+                self.emit("results", {"Branch": branch, "Field (Oe)": float(field_oe), "Field reading (Oe)": reading_oe,
+                                      "Voltage (V)": point.voltage_v,
+                                      "Resistance (ohm)": point.voltage_v / self.read_current_a,
+                                      "In compliance": int(point.in_compliance)})
+                done += 1
+                self.emit("progress", 100.0 * done / total)
