@@ -18,6 +18,10 @@ from .errors import ConfigError
 BENCH_PARAMETER = "bench_file"
 
 
+def _say(line: str) -> None:
+    sys.stdout.write(f"{line}\n")
+
+
 def _options(procedure_class: type) -> dict[str, Any]:
     """Parameter attribute name -> pymeasure Parameter object, without the bench file."""
     return {name: p for name, p in procedure_class().parameter_objects().items() if name != BENCH_PARAMETER}
@@ -71,13 +75,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     data = Results.load(str(data_file)).data
     figure = data_file.with_suffix(".png")
     entry.plot(data, figure)
-    print(f"{args.sweep_kind}: {len(data)} points ({'finished' if procedure.status == procedure.FINISHED else 'stopped'})")
+    _say(f"{args.sweep_kind}: {len(data)} points ({'finished' if procedure.status == procedure.FINISHED else 'stopped'})")
     for line in entry.summarise(data, procedure) if len(data) else ["no points measured"]:
-        print(f"  {line}")
-    print(f"data: {data_file}\nfigure: {figure}")
+        _say(f"  {line}")
+    _say(f"data: {data_file}\nfigure: {figure}")
     if entry.products is not None and procedure.status == procedure.FINISHED:
         for line in entry.products(data, procedure, args.out):
-            print(line)
+            _say(line)
     return 0
 
 
@@ -99,8 +103,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise DataFileError(f"{path}: a {type(procedure).__name__} has no replay summary")
         figure = path.with_name(path.stem + "-replay.png")  # the original figure is kept
         SWEEPS[kind].plot(data, figure)
-        print(f"{path}: {kind}, {len(data)} points")
+        _say(f"{path}: {kind}, {len(data)} points")
         for line in SWEEPS[kind].summarise(data, procedure):
-            print(f"  {line}")
-        print(f"  figure: {figure}")
+            _say(f"  {line}")
+        _say(f"  figure: {figure}")
     return 0

@@ -7,7 +7,9 @@ procedure, missing or renamed (unit-changed) columns, no data, a truncated or
 NaN-bearing row. Loading never executes content (pymeasure imports only the
 procedure class named in the header, and only from ``mtjlab.experiments``).
 
-:class:`ReplayNeuronArray` is the NeuronArray of recorded activation maps: per
+:class:`ReplayNeuronArray` is the NeuronArray of recorded activation maps
+(one device, several bias fields) and calibration sweeps (every device, one
+bias field): per
 device and recorded bias field, the output is the cubic Hermite interpolant
 through the recorded outputs with the recorded lock-in derivatives as its
 slopes, so it reproduces both exactly at the recorded inputs and is smooth
@@ -32,12 +34,13 @@ from ..errors import DataFileError, MtjlabError
 from ..instruments.interfaces import NeuronMeasurement
 from ..instruments.timing import MeasurementTiming
 from .activation import ActivationMapProcedure
+from .calibration import CalibrationProcedure
 
 #: Recorded and requested bias fields closer than this are the same field (Oe).
 FIELD_MATCH_OE = 0.5
 
 
-def load_sweep(path: str | Path, expected: type | None = None):
+def load_sweep(path: str | Path, expected: type | tuple[type, ...] | None = None):
     """``(procedure, data)`` of a recorded sweep; DataFileError on anything else."""
     from pymeasure.experiment import Results
 
@@ -56,7 +59,8 @@ def load_sweep(path: str | Path, expected: type | None = None):
     except Exception as exc:  # noqa: BLE001 - pymeasure and pandas raise many kinds
         raise DataFileError(f"{path}: unreadable sweep file ({' '.join(str(exc).split())[:120]})") from None
     if expected is not None and not isinstance(procedure, expected):
-        raise DataFileError(f"{path}: holds a {type(procedure).__name__}, not a {expected.__name__}")
+        wanted = " or ".join(e.__name__ for e in (expected if isinstance(expected, tuple) else (expected,)))
+        raise DataFileError(f"{path}: holds a {type(procedure).__name__}, not a {wanted}")
     columns = list(type(procedure).DATA_COLUMNS)
     missing = [c for c in columns if c not in data.columns]
     if missing:
@@ -89,6 +93,18 @@ class _Curve:
     dead: bool
 
 
+def _curve(path, device: str, field_oe: float, sweep: pd.DataFrame) -> _Curve:
+    """The interpolant of one device's recorded sweep at one bias field."""
+    sweep = sweep.sort_values("Input current (A)").drop_duplicates("Input current (A)")
+    x = sweep["Input current (A)"].to_numpy()
+    v, dv = sweep["Output voltage (V)"].to_numpy(), sweep["Derivative (V/A)"].to_numpy()
+    dead = bool(sweep["Dead"].max() > 0)
+    if x.size < 2 and not dead:
+        raise DataFileError(f"{path}: {device} at {field_oe:g} Oe has fewer than 2 inputs to interpolate")
+    spline = CubicHermiteSpline(x, v, dv) if x.size >= 2 and not dead else None
+    return _Curve(spline, float(x.min()), float(x.max()), recorded_scatter(v), recorded_scatter(dv), dead)
+
+
 class ReplayNeuronArray:
     """A NeuronArray of recorded devices (digital twin from activation maps)."""
 
@@ -106,24 +122,20 @@ class ReplayNeuronArray:
         curves: dict[tuple[str, float], _Curve] = {}
         timing = MeasurementTiming()
         for path in paths:
-            procedure, data = load_sweep(path, ActivationMapProcedure)
+            procedure, data = load_sweep(path, (ActivationMapProcedure, CalibrationProcedure))
             settings = json.loads(procedure.bench_snapshot).get("settings", {}) if procedure.bench_snapshot else {}
             timing = MeasurementTiming(
                 nplc=settings.get("source_nplc", timing.nplc),
                 lockin_time_constant_s=settings.get("lockin_time_constant_s", timing.lockin_time_constant_s),
                 lockin_slope_db_per_oct=int(settings.get("lockin_slope_db_per_oct", timing.lockin_slope_db_per_oct)))
-            for field_oe, sweep in data.groupby("Bias field (Oe)"):
-                sweep = sweep.sort_values("Input current (A)").drop_duplicates("Input current (A)")
-                x = sweep["Input current (A)"].to_numpy()
-                v, dv = sweep["Output voltage (V)"].to_numpy(), sweep["Derivative (V/A)"].to_numpy()
-                dead = bool(sweep["Dead"].max() > 0)
-                if x.size < 2 and not dead:
-                    raise DataFileError(f"{path}: bias {field_oe:g} Oe has fewer than 2 inputs to interpolate")
-                spline = CubicHermiteSpline(x, v, dv) if x.size >= 2 else None
-                curves[(procedure.device_id, float(field_oe))] = _Curve(
-                    spline, float(x.min()), float(x.max()), recorded_scatter(v), recorded_scatter(dv), dead)
+            if isinstance(procedure, CalibrationProcedure):  # every device, one bias field
+                groups = ((str(d), float(procedure.bias_field_oe), part) for d, part in data.groupby("Device"))
+            else:  # one device, several bias fields
+                groups = ((procedure.device_id, float(f), part) for f, part in data.groupby("Bias field (Oe)"))
+            for device, field_oe, sweep in groups:
+                curves[(device, field_oe)] = _curve(path, device, field_oe, sweep)
         if not curves:
-            raise DataFileError("no recorded activation maps to replay")
+            raise DataFileError("no recorded activation maps or calibration sweeps to replay")
         return cls(curves, timing, noise, seed)
 
     # --------------------------------------------------------- NeuronArray API

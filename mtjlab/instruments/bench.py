@@ -25,7 +25,7 @@ import logging
 import math
 import signal
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +33,7 @@ from ..config.bench import BenchConfig
 from ..config.instrument_models import ROLES
 from ..errors import ConnectionLostError, InstrumentError, MtjlabError
 from .adapters import ClosedLoopField, KeithleySourceMeter, MatrixSwitch, SRSLockIn
+from .bench_state import SIGTERM_EXIT_STATUS, BenchSettings, PointReading, Terminated
 from .connect import Connector
 from .limits import SafetyLimits
 from .timing import WallClock
@@ -44,36 +45,6 @@ log = logging.getLogger(__name__)
 INPUT_COMPLIANCE_V = 10.0
 #: A ramp that would take longer than this (s) is surely a mistyped rate: refused.
 MAX_RAMP_DURATION_S = 3600.0
-#: Exit status of a process stopped by SIGTERM (128 + 15).
-SIGTERM_EXIT_STATUS = 143
-
-
-class Terminated(SystemExit):
-    """Raised in the main thread when the process receives SIGTERM."""
-
-    def __init__(self) -> None:
-        super().__init__(SIGTERM_EXIT_STATUS)
-
-
-@dataclass(frozen=True)
-class PointReading:
-    """One measured point: source-meter DC voltage and lock-in X, Y (V rms)."""
-
-    voltage_v: float
-    x_v_rms: float
-    y_v_rms: float
-    in_compliance: bool
-
-
-@dataclass
-class BenchSettings:
-    """What the Bench has set (the source of truth for ramps and snapshots)."""
-
-    read_current_a: float = 0.0
-    input_current_a: float = 0.0
-    modulation_peak_a: float = 0.0
-    field_oe: float = 0.0
-    routed: tuple[int, int] | None = None
 
 
 class Bench:
@@ -417,3 +388,7 @@ class Bench:
             },
             "limits": self.config.limits.model_dump(),
         }
+
+
+__all__ = ["Bench", "BenchSettings", "INPUT_COMPLIANCE_V", "MAX_RAMP_DURATION_S", "PointReading",
+           "SIGTERM_EXIT_STATUS", "Terminated"]

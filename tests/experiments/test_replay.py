@@ -102,7 +102,7 @@ BAD_FILES = {
     "plain csv": (lambda r, t: _write(t, "p.csv", "a,b\n1,2\n"), "not an mtjlab sweep file"),
     "foreign procedure": (lambda r, t: _write(t, "f.csv", "#Procedure: <os.system>\n#Data:\na\n1\n"),
                           "not an mtjlab sweep file"),
-    "other procedure": (lambda r, t: r["iv"], "holds a IVProcedure, not a ActivationMapProcedure"),
+    "other procedure": (lambda r, t: r["iv"], "holds a IVProcedure, not a ActivationMapProcedure or CalibrationProcedure"),
     "missing column": (lambda r, t: _corrupt(r, t, "m.csv", lambda s: s.replace(",Dead\n", "\n", 1)),
                        "missing column 'Dead'"),
     "wrong unit": (lambda r, t: _corrupt(r, t, "u.csv", lambda s: s.replace("Output voltage (V)", "Output voltage (mV)")),
@@ -126,3 +126,17 @@ def test_malformed_files_are_refused_in_one_line(recorded, tmp_path, kind):
         ReplayNeuronArray.from_files([path])
     line = info.value.one_line()
     assert message in line and str(path) in line and "\n" not in str(info.value)
+
+
+def test_a_calibration_sweep_makes_a_twin_of_every_device(tmp_path):
+    from mtjlab.experiments.calibration import CalibrationProcedure
+
+    path = tmp_path / "calibrate.csv"
+    with Bench(load_default_bench()) as bench:
+        run_procedure(CalibrationProcedure(points=5).use_bench(bench), path)
+    twin = ReplayNeuronArray.from_files([path])
+    assert len(twin.device_ids) == 14 and twin.bias_field_oe == 20.0
+    _, data = load_sweep(path)
+    first = data[data["Device"] == "r2c3"].sort_values("Input current (A)")
+    result = twin.measure(["r2c3"], [first["Input current (A)"].to_numpy()])
+    np.testing.assert_allclose(result.output_v[0], first["Output voltage (V)"], rtol=1e-12)
