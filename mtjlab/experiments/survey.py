@@ -92,6 +92,13 @@ def survey_summary(data: pd.DataFrame) -> list[str]:
         if values.size:
             spread = 100 * np.std(values) / abs(np.mean(values)) if np.mean(values) else 0.0
             lines.append(f"{column.split(' (')[0]}: mean {np.mean(values):.4g} {unit}, spread {spread:.1f} %")
+    lines.append(f"{'device':<8}{'R_P ohm':>10}{'TMR %':>8}{'slope V/A':>11}{'span mV':>9}")
+    for _, d in data.iterrows():
+        if d["Dead"]:
+            lines.append(f"{d['Device']:<8}{'dead (' + format(d['Resistance (ohm)'], '.3g') + ' ohm)':>38}")
+        else:
+            lines.append(f"{d['Device']:<8}{d['Resistance P (ohm)']:>10.1f}{100 * d['TMR']:>8.1f}"
+                         f"{d['Slope (V/A)']:>11.3f}{1e3 * d['Output span (V)']:>9.2f}")
     return lines
 
 
