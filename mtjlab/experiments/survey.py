@@ -119,6 +119,8 @@ def plot_survey(data: pd.DataFrame, path) -> None:
         image = ax.imshow(grid, cmap="viridis")
         for _, d in data[data["Dead"] != 0].iterrows():
             ax.text(d["Column"], d["Row"], "x", ha="center", va="center", color="red", fontsize=16)
+        ax.set_xticks(range(cols))
+        ax.set_yticks(range(rows))
         ax.set_title(column)
         ax.set_xlabel("column")
         ax.set_ylabel("row")
