@@ -231,8 +231,9 @@ class VirtualLab:
             return
         start = self._timeline.index(pending[0])
         previous = self._timeline[start - 1].conditions if start else None
+        essential = self._essential(pending, previous)
         group: list[Change] = []
-        for change in pending:
+        for change in essential:
             if group and change.conditions.setting != group[0].conditions.setting:
                 self._evaluate_group(group)
                 group = []
@@ -245,6 +246,32 @@ class VirtualLab:
             group.append(change)
             previous = change.conditions
         self._evaluate_group(group)
+        answer = None
+        for change in reversed(pending):  # a step inside a field ramp reads like the ramp's next kept point
+            if change.dc_v is None:
+                change.dc_v, change.x_v, change.y_v = answer
+            answer = (change.dc_v, change.x_v, change.y_v)
+
+    @staticmethod
+    def _essential(pending: list[Change], previous: Conditions | None) -> list[Change]:
+        """The changes the chip must answer: a coil ramp's intermediate steps are dropped.
+
+        Where only the field moves from one change to the next, the junctions'
+        state after a monotonic stretch depends only on its end (switching
+        thresholds are crossed in order), so only turning points are kept.
+        """
+        kept = []
+        for k, change in enumerate(pending):
+            if k + 1 < len(pending):
+                here, after = change.conditions, pending[k + 1].conditions
+                before = pending[k - 1].conditions if k else previous
+                only_field = (here.device, here.read_a, here.input_a, here.modulation_a, here.generation) == (
+                    after.device, after.read_a, after.input_a, after.modulation_a, after.generation)
+                turning = before is not None and (here.field_oe - before.field_oe) * (after.field_oe - here.field_oe) < 0
+                if only_field and not turning:
+                    continue
+            kept.append(change)
+        return kept
 
     def _flush_group(self, group: list[Change]) -> None:
         if group:

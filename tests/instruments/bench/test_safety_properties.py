@@ -36,7 +36,7 @@ CALLS = st.one_of(
     st.tuples(st.just("set_field"), _around(LIM.max_field_oe)),
     st.tuples(st.just("route"), st.sampled_from(IDS)),
     st.tuples(st.just("set_input_current_fast"), _around(LIM.max_input_current_a)),
-    st.tuples(st.just("set_field_fast"), st.floats(0.0, 3 * LIM.max_field_ramp_oe_per_s)),
+    st.tuples(st.just("set_field_fast"), st.sampled_from([0.0, -5.0]) | st.floats(1.0, 3 * LIM.max_field_ramp_oe_per_s)),
 )
 
 

@@ -131,3 +131,31 @@ def test_the_coil_field_is_exactly_constant_once_settled(lab):
     first = lab.field_oe()
     lab.clock.sleep(5.0)
     assert lab.field_oe() == first == lab.wiring.coil_oe_per_a * 0.2 + lab.wiring.coil_remanence_oe
+
+
+def test_a_long_coil_ramp_is_answered_by_its_turning_points_only(monkeypatch):
+    """A ramp's many steps cost a few chip calls, and the junction ends as step by step."""
+    finals = []
+    for read_every_step in (False, True):
+        lab = _hysteretic_lab()
+        lab.close_relay(0, 0)
+        lab.set_read_source(level_a=1e-4, output_on=True)
+        calls = []
+        measure = lab.chip.measure
+        monkeypatch.setattr(lab.chip, "measure", lambda *a, **k: calls.append(1) or measure(*a, **k))
+        steps = [*np.linspace(0, 0.6, 40), *np.linspace(0.6, -0.6, 80)]
+        for current in steps[: 40 if read_every_step else None]:
+            lab.set_coil(float(current), True)
+            lab.clock.sleep(1.0)
+            if read_every_step:
+                lab.read_voltage_v(noisy=False)
+        if read_every_step:
+            for current in steps[40:]:
+                lab.set_coil(float(current), True)
+                lab.clock.sleep(1.0)
+                lab.read_voltage_v(noisy=False)
+        else:
+            lab.read_voltage_v(noisy=False)
+            assert len(calls) <= 5
+        finals.append(lab.read_voltage_v(noisy=False)[0])
+    assert finals[0] == pytest.approx(finals[1], rel=1e-9)
