@@ -10,7 +10,6 @@ printed on one line on stderr and the command exits with status 2. Heavy modules
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import logging
 import sys
 from pathlib import Path
@@ -39,14 +38,18 @@ commands:
   replay FILE...           re-plot and re-summarise recorded sweeps, no hardware
   sim curves --out DIR     sweep the simulated chip: transfer curves and derivatives
                            of every junction (curves.csv, curves.png)
-  train [--out DIR]        device-in-the-loop training (not available yet in this
-                           version: characterises the simulated chip instead)
+  train [options]          device-in-the-loop training: hidden neurons are MTJs whose
+                           outputs and derivatives are measured on the devices;
+                           with no options Iris on the simulated bench (analog
+                           gradients, 5-fold), with a software baseline beside it;
+                           --resume DIR continues a stopped run
 
 examples:
   mtjlab config check mybench.yaml
   mtjlab bench check mybench.yaml
   mtjlab sim curves --bias-field-oe 0 20 40 --out runs/curves
   mtjlab train
+  mtjlab train --bench model --method numeric --hidden 8,4 --epochs 30
 
 Errors are printed on one line and the exit status is 2."""
 
@@ -104,27 +107,6 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_sim_curves(args: argparse.Namespace) -> int:
     print(run_sim_curves(args.bench, args.bias_field_oe, args.out))
-    return 0
-
-
-def default_train_out() -> Path:
-    """``runs/<date>-sim-curves``, numbered ``-2``, ``-3``... so no earlier run is overwritten."""
-    base = Path("runs") / f"{_dt.date.today():%Y-%m-%d}-sim-curves"
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    """Placeholder until device-in-the-loop training lands: say so, then do something useful."""
-    out = args.out if args.out is not None else default_train_out()
-    print(
-        f"mtjlab {__version__}: training is not available yet in this version; "
-        f"characterising the simulated chip instead (output in {out})"
-    )
-    print(run_sim_curves(None, None, out))
     return 0
 
 
@@ -189,10 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output directory for curves.csv and curves.png")
     curves.set_defaults(func=cmd_sim_curves)
 
-    train = sub.add_parser("train", help="train a network (not available yet: characterises the simulated chip)")
-    train.add_argument("--out", type=Path, metavar="DIR",
-                       help="output directory (default: runs/<YYYY-MM-DD>-sim-curves)")
-    train.set_defaults(func=cmd_train)
+    from mtjlab.cli_train import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import subprocess
@@ -140,21 +139,12 @@ def test_config_check_missing_file(tmp_path, capsys):
     assert err.startswith("mtjlab: ") and err.count("\n") == 1
 
 
-# --------------------------------------------------------------------------- sim curves, train
+# --------------------------------------------------------------------------- sim curves
 def test_sim_curves(tmp_path, capsys):
     out = tmp_path / "curves"
     assert cli.main(["sim", "curves", "--bias-field-oe", "0", "20", "--out", str(out)]) == 0
     assert (out / "curves.csv").is_file() and (out / "curves.png").is_file()
     assert capsys.readouterr().out.strip()
-
-
-def test_train_is_honest_and_characterises_the_sim_chip(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert cli.main(["train"]) == 0
-    out = capsys.readouterr().out
-    assert "not available yet" in out.splitlines()[0]
-    run_dir = tmp_path / "runs" / f"{dt.date.today():%Y-%m-%d}-sim-curves"
-    assert (run_dir / "curves.csv").is_file() and (run_dir / "curves.png").is_file()
 
 
 # --------------------------------------------------------------------------- README and CI

@@ -44,10 +44,25 @@ class TrainingConfig(BaseModel):
     method: Literal["analog", "numeric", "model", "nominal", "perturbation", "offline"] = Field(
         "analog", description="How neuron derivatives are obtained.")
     optimiser: OptimiserConfig = Field(default_factory=OptimiserConfig)
-    epochs: Int = Field(60, ge=1, description="Passes over the training set per fold.")
-    batch_size: Int = Field(16, ge=1, description="Samples per weight update.")
+    epochs: Int = Field(15, ge=1, description="Passes over the training set per fold.")
+    batch_size: Int = Field(8, ge=1, description="Samples per weight update.")
     folds: Int = Field(5, ge=2, description="k of k-fold cross-validation.")
     seed: Int = Field(0, description="Seed of splits, initial weights and shuffling.")
+    pre_activation_limit: Float = Field(
+        1.5, gt=0, le=10, description="Largest |z| a hidden neuron receives (calibrated units): its input "
+        "I = I0 + z g must stay inside the bench's safe range for every device (docs/training.md, eq. N1).")
+    max_neurons_per_device: Int = Field(
+        16, ge=1, description="How many neurons one device may serve when the network has more neurons "
+        "than the chip has live devices.")
+    finite_difference_step_a: Float = Field(
+        2e-4, gt=0, le=0.01, description="Input step h (A) of the numeric method: dV/dI = (V(I+h) - V(I-h)) / 2h.")
+    perturbation_size: Float = Field(
+        0.05, gt=0, description="Weight perturbation c of the perturbation (SPSA) method (weight units).")
+    train_samples: Int | None = Field(
+        None, ge=1, description="Instead of k-fold: the first N samples train, the rest validate "
+        "(a fixed split, e.g. MNIST's).")
+    log_measurements: bool = Field(True, description="Keep every step's inputs, outputs and derivatives "
+                                   "in the run's measurements/ folder.")
     bench: str = Field("sim-bench.yaml", description="Packaged bench name, a bench file path, "
                        "or 'model' (physics model directly, no instruments).")
 

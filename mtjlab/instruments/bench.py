@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 #: Voltage compliance of the input source (V): the field line is ~50 ohm, so
 #: 20 mA needs 1 V; 10 V still stops at once on an open line.
 INPUT_COMPLIANCE_V = 10.0
+#: Ramp step time of the input source (s). At the input ramp limit (0.01 A/s by
+#: default) a step is 0.5 mA, 2.5 Oe of field-line field (a tenth of Hk): the field
+#: line is resistive, and finer steps only add bus traffic (a training epoch
+#: ramps the input between thousands of points).
+INPUT_RAMP_STEP_TIME_S = 0.05
 #: A ramp that would take longer than this (s) is surely a mistyped rate: refused.
 MAX_RAMP_DURATION_S = 3600.0
 
@@ -128,7 +133,8 @@ class Bench:
         if "read_source" in want:
             self.read_source = KeithleySourceMeter(d["read_source"], self.clock, name="read_source")
         if "input_source" in want:
-            self.input_source = KeithleySourceMeter(d["input_source"], self.clock, name="input_source")
+            self.input_source = KeithleySourceMeter(d["input_source"], self.clock, name="input_source",
+                                                    step_time_s=INPUT_RAMP_STEP_TIME_S)
         if "lockin" in want:
             self.lockin = SRSLockIn(d["lockin"], self.clock, name="lockin")
         if want & {"field_supply", "gaussmeter"} and {"field_supply", "gaussmeter"} <= d.keys():

@@ -71,6 +71,8 @@ class BenchNeuronArray:
         self._known_dead = frozenset(bench.config.chip.known_dead)
         self._found_dead: set[str] = set()
         self._prepared = False
+        # on a simulated bench, the virtual lab's true dV/dI (device_id, input_a) -> V/A
+        self._truth = getattr(getattr(bench, "lab", None), "exact_derivative_v_per_a", None)
 
     # --------------------------------------------------------- NeuronArray API
     @property
@@ -117,17 +119,21 @@ class BenchNeuronArray:
         started_s = clock.now_s()
         output = np.full(inputs.shape, np.nan)
         derivative = np.full(inputs.shape, np.nan)
+        # a simulated bench knows its devices' true derivatives (for judging the measured ones)
+        exact = np.full(inputs.shape, np.nan) if self._truth is not None else None
         dead = np.array([d in self.dead_ids for d in ids], bool)
 
         def result() -> NeuronMeasurement:
-            return NeuronMeasurement(ids, np.array(inputs), output, derivative, dead.copy(), clock.now_s() - started_s)
+            return NeuronMeasurement(ids, np.array(inputs), output, derivative, dead.copy(), clock.now_s() - started_s,
+                                     None if exact is None else exact.copy())
 
         try:
             for device in dict.fromkeys(ids):  # first-appearance order, each device once
                 if device in self.dead_ids:
                     continue
                 for j in (k for k, d in enumerate(ids) if d == device):
-                    if not self._measure_device(device, inputs[j], output[j], derivative[j]):
+                    row_exact = exact[j] if exact is not None else None
+                    if not self._measure_device(device, inputs[j], output[j], derivative[j], row_exact):
                         dead[[k for k, d in enumerate(ids) if d == device]] = True
                         output[j] = derivative[j] = np.nan
                         break
@@ -180,8 +186,10 @@ class BenchNeuronArray:
         derivative = math.sqrt(2.0) * point.x_v_rms / bench.settings.modulation_peak_a
         return NeuronPoint(point.voltage_v, derivative, point.x_v_rms, point.y_v_rms, dead)
 
-    def _measure_device(self, device: str, inputs: np.ndarray, output: np.ndarray, derivative: np.ndarray) -> bool:
-        """Measure one device's inputs into ``output``/``derivative``; False if it is dead."""
+    def _measure_device(self, device: str, inputs: np.ndarray, output: np.ndarray, derivative: np.ndarray,
+                        exact: np.ndarray | None = None) -> bool:
+        """Measure one device's inputs into ``output``/``derivative`` (and the simulation's
+        true derivative into ``exact``); False if it is dead."""
         alive = True
         for k in self._visit_order(inputs):
             point = self.measure_point(device, float(inputs[k]))
@@ -189,6 +197,8 @@ class BenchNeuronArray:
                 alive = False
                 break
             output[k], derivative[k] = point.output_v, point.derivative_v_per_a
+            if exact is not None:
+                exact[k] = self._truth(device, float(inputs[k]))
         self.bench.set_input_current(0.0)  # the field line rests between devices
         return alive
 

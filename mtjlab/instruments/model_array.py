@@ -9,6 +9,7 @@ same measurement would take on a bench (:class:`.timing.MeasurementTiming`).
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 import numpy as np
@@ -167,6 +168,30 @@ class ModelNeuronArray:
                 measured, measured * inputs.shape[1], self.timing.ramp_distance_a(inputs[live])),
             exact_derivative_v_per_a=exact,
         )
+
+    # ------------------------------------------------------------ resumable state
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything that makes the next measurement what it will be: the noise
+        generator, each junction's branch, each row's input and the bias field.
+        Plain arrays (the generator state as JSON text), for an npz checkpoint."""
+        chip = self.chip
+        return {"noise_rng": np.array(json.dumps(chip.rng.bit_generator.state)),
+                "branch": chip.branch.copy(), "row_input_a": chip.row_input_a.copy(),
+                "bias_field_oe": np.array(chip.bias_field_oe)}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Return to a :meth:`state`, so a resumed run measures what an uninterrupted one would."""
+        chip = self.chip
+        try:
+            chip.set_bias_field(float(state["bias_field_oe"]))
+            chip.rng.bit_generator.state = json.loads(str(state["noise_rng"]))
+            branch, rows = np.asarray(state["branch"]), np.asarray(state["row_input_a"])
+            if branch.shape != chip.branch.shape or rows.shape != chip.row_input_a.shape:
+                raise ValueError("saved for a chip of another size")
+        except (KeyError, ValueError, TypeError) as exc:
+            raise MtjlabError(f"cannot restore the model chip's state: {exc}") from None
+        chip.branch[:] = branch
+        chip.row_input_a[:] = rows
 
     def _noise_settings(self) -> NoiseSettings:
         t = self.timing

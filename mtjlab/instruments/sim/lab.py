@@ -39,6 +39,7 @@ import numpy as np
 
 from . import transport
 from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, SourceState, VirtualClock
+from .macrospin import select_branch
 from .mtj import MTJChip
 
 #: Resistance of a chip's field line (ohm): a ~1 mm long, 1 um x 0.2 um Al line.
@@ -249,8 +250,8 @@ class VirtualLab:
         answer = None
         for change in reversed(pending):  # a step inside a field ramp reads like the ramp's next kept point
             if change.dc_v is None:
-                change.dc_v, change.x_v, change.y_v = answer
-            answer = (change.dc_v, change.x_v, change.y_v)
+                change.dc_v, change.x_v, change.y_v, change.slope_v_per_a = answer
+            answer = (change.dc_v, change.x_v, change.y_v, change.slope_v_per_a)
 
     @staticmethod
     def _essential(pending: list[Change], previous: Conditions | None) -> list[Change]:
@@ -294,6 +295,7 @@ class VirtualLab:
             change.dc_v = float(response.dc_voltage_v[0, j]) if first.read_a else 0.0
             change.x_v = float(response.x_v[0, j]) if first.read_a else 0.0
             change.y_v = float(response.y_v[0, j]) if first.read_a else 0.0
+            change.slope_v_per_a = float(response.exact_derivative_v_per_a[0, j])
             if first.read_a:
                 seen = min(abs(change.dc_v), self.read.compliance_v)
                 self._maxima.note(self._maxima.device_voltage_v, device_id, seen)
@@ -323,6 +325,21 @@ class VirtualLab:
         if abs(voltage) > self.read.compliance_v:
             return math.copysign(self.read.compliance_v, voltage), True
         return voltage, False
+
+    def exact_derivative_v_per_a(self, device_id: str, input_current_a: float) -> float:
+        """The true dV/dI (V/A) of a junction at a DC input, in its present state, at the
+        read current now: the simulation's truth, for judging measured derivatives.
+
+        Evaluates the static response only; the chip's state does not change.
+        """
+        self._evaluate()
+        now = self._timeline[-1]
+        index = self.chip.devices.index_of([device_id])
+        if (now.conditions.device == int(index[0]) and math.isclose(now.conditions.input_a, float(input_current_a), rel_tol=1e-5, abs_tol=1e-9)
+                and now.conditions.read_a == self.read.level_a):
+            return now.slope_v_per_a  # computed with the reading, on the branch the reading used
+        _, _, slope = self.chip.static_response(index, np.array([[float(input_current_a)]]), self.read.level_a)
+        return float(select_branch(slope, self.chip.branch[index][:, None])[0, 0])
 
     def _resistance_ohm(self) -> float:
         now = self._timeline[-1]

@@ -85,6 +85,7 @@ class Change:
     dc_v: float | None = None
     x_v: float = 0.0  # first harmonic, peak
     y_v: float = 0.0
+    slope_v_per_a: float = float("nan")  # true dV/dI at the DC input (for judging measured derivatives)
 
 
 @dataclass

@@ -1,0 +1,231 @@
+"""A whole training run: check the inputs, open the NeuronArray, calibrate, train, record.
+
+Everything a user can get wrong (dataset, method, MNIST file, a pre-activation
+limit beyond the safe range, too few live devices) is checked before the run
+directory is created, so a refused run leaves nothing behind. The bench is
+opened in a ``with`` block: whatever ends the run (the end, a stop request, an
+error, Ctrl-C, SIGTERM) leaves every output ramped to zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..config import TrainingConfig, load_bench, load_default_bench, resolve_bench_path
+from ..errors import MtjlabError
+from ..experiments.calibration import write_calibration
+from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
+from .methods import make_method
+from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally, calibrate, map_neurons, require_live
+from .records import RunRecord, load_npz, new_run_dir
+from .trainer import Trainer, TrainingEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """A finished run: its directory and summary (as in summary.json)."""
+
+    directory: Path
+    summary: dict[str, Any]
+
+
+def resolved(config: TrainingConfig, relative_to: Path | None) -> TrainingConfig:
+    """The config with its bench and dataset paths made absolute (a run resumes from anywhere)."""
+    changes: dict[str, Any] = {}
+    bench_path = resolve_bench_path(config.bench, relative_to) if not _is_replay(config.bench) else None
+    if bench_path is not None:
+        changes["bench"] = str(bench_path.resolve())
+    elif _is_replay(config.bench):
+        changes["bench"] = ",".join(str(_resolve(p, relative_to)) for p in config.bench.split(","))
+    if config.dataset_path is not None:
+        changes["dataset_path"] = _resolve(config.dataset_path, relative_to)
+    return config.model_copy(update=changes)
+
+
+def _resolve(path: str | Path, relative_to: Path | None) -> Path:
+    path = Path(path).expanduser()
+    return (path if path.is_absolute() or relative_to is None else Path(relative_to) / path).resolve()
+
+
+def _is_replay(bench: str) -> bool:
+    return all(part.strip().lower().endswith(".csv") for part in bench.split(","))
+
+
+@contextlib.contextmanager
+def open_array(config: TrainingConfig) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The NeuronArray a (resolved) config names, and a snapshot of what it is."""
+    if config.bench == "model":
+        from ..instruments.model_array import ModelNeuronArray
+
+        bench = load_default_bench()
+        yield ModelNeuronArray.from_bench(bench), {
+            "bench": "model", "chip_of": bench.name, "measurement": bench.measurement.model_dump(),
+            "limits": bench.limits.model_dump()}
+    elif _is_replay(config.bench):
+        from ..experiments.replay import ReplayNeuronArray
+
+        files = [p.strip() for p in config.bench.split(",")]
+        yield ReplayNeuronArray.from_files(files), {"bench": "replay", "recordings": files}
+    else:
+        from ..instruments.bench import Bench
+        from ..instruments.bench_array import BenchNeuronArray
+
+        with Bench.open(load_bench(config.bench)) as bench:
+            array = BenchNeuronArray(bench)
+            array.prepare()
+            yield array, bench.snapshot()
+
+
+def load_data(config: TrainingConfig) -> tuple[Dataset, list[tuple[np.ndarray, np.ndarray]]]:
+    dataset = load_dataset(config.dataset, config.dataset_path, config.label_column)
+    if config.train_samples is not None:
+        return dataset, holdout_split(dataset.n_samples, config.train_samples)
+    return dataset, stratified_folds(dataset.labels, config.folds, config.seed)
+
+
+def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out: Path | None = None,
+                 runs_parent: Path = Path("runs"), on_event: Callable[[TrainingEvent], None] | None = None,
+                 on_trainer: Callable[[Trainer], None] | None = None) -> RunResult:
+    """Train as ``config`` says into a new run directory (``out``, or runs/<date>-<name>)."""
+    config = resolved(config, config_dir)
+    dataset, splits = load_data(config)
+    if out is not None and out.exists() and any(out.iterdir()):
+        raise MtjlabError(f"{out}: already exists and is not empty; choose another --out (nothing was overwritten)")
+    started = time.perf_counter()
+    with open_array(config) as (array, snapshot):
+        tally = MeasurementTally()
+        sweep = calibrate(array)
+        tally.measurements += int(sweep.output_v.size)
+        tally.lab_time_s += sweep.instrument_time_s
+        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, None)
+        record = RunRecord.create(out if out is not None else new_run_dir(config.name, runs_parent))
+        trainer.record = record
+        record.write_yaml("config.yaml", config.model_dump(mode="json"))
+        record.write_yaml("bench.yaml", _plain(snapshot))
+        _write_calibration(record, sweep, snapshot)
+        log.info("run directory %s; %s", record.directory, neurons.map.describe())
+        return _train(trainer, config, dataset, neurons, sweep, record, started, None, on_event, on_trainer)
+
+
+def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] | None = None,
+                    on_trainer: Callable[[Trainer], None] | None = None) -> RunResult:
+    """Continue a stopped or killed run from its newest checkpoint."""
+    from ..config import load_training
+
+    record = RunRecord.open(run_dir)
+    if (record.directory / "summary.json").exists():
+        raise MtjlabError(f"{run_dir}: this run has finished (summary.json exists); nothing to resume")
+    config = load_training(record.directory / "config.yaml")
+    dataset, splits = load_data(config)
+    checkpoint = record.latest_checkpoint()
+    saved = load_npz(record.directory / "calibration.npz")
+    sweep = CalibrationSweep(tuple(str(d) for d in saved["devices"]), saved["input_a"], saved["output_v"],
+                             saved["derivative_v_per_a"], tuple(str(d) for d in saved["dead"]),
+                             float(saved["instrument_time_s"]))
+    started = time.perf_counter()
+    with open_array(config) as (array, _snapshot):
+        tally = MeasurementTally(int(sweep.output_v.size), sweep.instrument_time_s)
+        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record)
+        return _train(trainer, config, dataset, neurons, sweep, record, started, checkpoint, on_event, on_trainer)
+
+
+def _build(config, dataset, splits, array, sweep, tally, record):
+    calibrations = sweep.fit()
+    live = require_live(calibrations)
+    neuron_map = map_neurons(config.hidden, live, config.max_neurons_per_device)
+    neurons = DeviceNeurons(array, neuron_map, calibrations, config.pre_activation_limit, tally,
+                            log_measurements=config.log_measurements)
+    neurons.check_range(config.finite_difference_step_a if config.method == "numeric" else 0.0)
+    method = make_method(config.method, neurons, sweep, step_a=config.finite_difference_step_a,
+                         perturbation_size=config.perturbation_size)
+    return Trainer(config, dataset, splits, method, record, array), neurons
+
+
+def _train(trainer, config, dataset, neurons, sweep, record, started, checkpoint, on_event, on_trainer) -> RunResult:
+    if on_event is not None:
+        trainer.subscribe(on_event)
+    if on_trainer is not None:
+        on_trainer(trainer)
+    prior_wall_s = 0.0
+    if checkpoint is not None:
+        from .records import from_json_array
+
+        prior_wall_s = float(from_json_array(checkpoint["meta"]).get("wall_time_s", 0.0))
+    outcome = trainer.run(checkpoint)
+    summary = summarise(config, dataset, neurons, outcome, trainer, record.directory,
+                        prior_wall_s + (time.perf_counter() - started))
+    record.write_json("summary.json", summary)
+    from .figures import learning_curves
+
+    learning_curves(trainer.progress.history, record.directory / "learning_curves.png", config.method)
+    return RunResult(record.directory, summary)
+
+
+def summarise(config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons, outcome: dict[str, Any],
+              trainer: Trainer, directory: Path, wall_time_s: float) -> dict[str, Any]:
+    folds = outcome["folds"]
+    accuracies = [f["accuracy"] for f in folds]
+    baseline = [f["baseline_accuracy"] for f in folds]
+    cosines = [c for c in trainer.progress.cosines if c == c]
+    return {
+        "dataset": config.dataset,
+        "method": config.method,
+        "architecture": [dataset.n_features, *config.hidden, dataset.n_classes],
+        "folds": len(folds),
+        "epochs": config.epochs,
+        "accuracy_mean": float(np.mean(accuracies)),
+        "accuracy_std": float(np.std(accuracies)),
+        "fold_accuracies": accuracies,
+        "baseline_accuracy_mean": float(np.mean(baseline)),
+        "baseline_accuracy_std": float(np.std(baseline)),
+        "baseline_fold_accuracies": baseline,
+        "grad_cosine_median": float(statistics.median(cosines)) if cosines else None,
+        "measurements": int(neurons.tally.measurements),
+        "lab_time_s": float(neurons.tally.lab_time_s),
+        "wall_time_s": float(wall_time_s),
+        "bench": config.bench,
+        "neurons": [list(layer) for layer in neurons.map.layers],
+        "neurons_per_device": neurons.map.neurons_per_device,
+        "mapping": neurons.map.describe(),
+        "seed": config.seed,
+        "run_dir": str(directory),
+    }
+
+
+def _write_calibration(record: RunRecord, sweep: CalibrationSweep, snapshot: dict[str, Any]) -> None:
+    from .records import atomic_savez
+
+    atomic_savez(record.directory / "calibration.npz", {
+        "devices": np.array(sweep.devices), "input_a": sweep.input_a, "output_v": sweep.output_v,
+        "derivative_v_per_a": sweep.derivative_v_per_a, "dead": np.array(sweep.dead, dtype=str),
+        "instrument_time_s": np.array(sweep.instrument_time_s)})
+    bias = float(snapshot.get("settings", {}).get("field_oe", snapshot.get("measurement", {}).get("bias_field_oe", 0.0))
+                 or 0.0)
+    write_calibration(record.directory / "calibration.yaml", sweep.fit(), list(sweep.dead),
+                      str(snapshot.get("bench", "")), bias)
+
+
+def _plain(document: Any) -> Any:
+    """A snapshot with numpy scalars and tuples made YAML-safe."""
+    if isinstance(document, dict):
+        return {str(k): _plain(v) for k, v in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [_plain(v) for v in document]
+    if isinstance(document, np.generic):
+        return document.item()
+    if isinstance(document, Path):
+        return str(document)
+    return document
+
+
+__all__ = ["RunResult", "open_array", "resume_training", "run_training"]

@@ -1,0 +1,120 @@
+"""The trainer on the model backend: events, stop and pause, exact resume, the run record."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+
+import numpy as np
+import pytest
+import yaml
+
+from mtjlab.config import TrainingConfig
+from mtjlab.errors import MtjlabError
+from mtjlab.training.records import RunRecord, load_npz
+from mtjlab.training.session import resume_training, run_training
+from mtjlab.training.trainer import TrainingStopped
+
+SMALL = dict(bench="model", folds=2, epochs=4, hidden=[3], seed=3)
+
+
+def final_weights(run_dir):
+    checkpoint = RunRecord(run_dir).latest_checkpoint()
+    return [checkpoint[k] for k in sorted(checkpoint) if k.startswith(("network.", "baseline."))]
+
+
+def test_run_record_holds_everything_the_issue_names(tmp_path):
+    events = []
+    result = run_training(TrainingConfig(**SMALL), out=tmp_path / "run", on_event=events.append)
+    run = result.directory
+    for name in ("config.yaml", "bench.yaml", "calibration.yaml", "calibration.npz", "metrics.csv",
+                 "summary.json", "learning_curves.png"):
+        assert (run / name).is_file(), name
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("dataset", "method", "architecture", "folds", "accuracy_mean", "accuracy_std", "fold_accuracies",
+                "baseline_accuracy_mean", "grad_cosine_median", "measurements", "lab_time_s", "wall_time_s"):
+        assert key in summary, key
+    assert summary["architecture"] == [4, 3, 3] and summary["folds"] == 2
+    assert summary["accuracy_mean"] == pytest.approx(np.mean(summary["fold_accuracies"]))
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [(int(r["fold"]), int(r["epoch"])) for r in rows] == [(f, e) for f in (1, 2) for e in (1, 2, 3, 4)]
+    # measurements: calibration sweep + (train + validation samples) x neurons x epochs, all counted
+    calibration = load_npz(run / "calibration.npz")["output_v"].size
+    assert summary["measurements"] == calibration + 150 * 3 * 4 * 2
+    assert summary["measurements"] == calibration + sum(int(r["measurements"]) for r in rows)
+    assert summary["lab_time_s"] > sum(float(r["lab_time_s"]) for r in rows) > 0
+    log = load_npz(run / "measurements" / "fold1-epoch001.npz")
+    assert log["layer0.input_a"].shape == log["layer0.output_v"].shape == log["layer0.derivative_v_per_a"].shape
+    assert log["layer0.input_a"].shape[0] == 3 and np.all(np.isfinite(log["layer0.output_v"]))
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["method"] == "analog" and config["epochs"] == 4
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished" and kinds.count("epoch") == 8 and kinds.count("fold") == 2
+    steps = [e.step for e in events if e.kind == "step"]
+    assert steps == list(range(1, events[0].total_steps + 1))
+
+
+def stop_after(steps: int):
+    def hook(trainer):
+        def on_event(event):
+            if event.kind == "step" and event.step == steps:
+                trainer.request_stop()
+        trainer.subscribe(on_event)
+    return hook
+
+
+def test_a_stopped_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    whole = run_training(TrainingConfig(**SMALL), out=tmp_path / "whole")
+    stopped = tmp_path / "stopped"
+    # stop in fold 1, epoch 3 (10 steps per epoch: 75 training samples at batch 8)
+    with pytest.raises(TrainingStopped, match="resume with"):
+        run_training(TrainingConfig(**SMALL), out=stopped, on_trainer=stop_after(25))
+    assert not (stopped / "summary.json").exists()
+    rows = list(csv.DictReader((stopped / "metrics.csv").open()))
+    assert len(rows) == 2  # epochs 1 and 2 kept; the partial third is redone
+    resumed = resume_training(stopped)
+    for a, b in zip(final_weights(whole.directory), final_weights(resumed.directory), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.summary["fold_accuracies"] == whole.summary["fold_accuracies"]
+    assert resumed.summary["measurements"] == whole.summary["measurements"]
+    rows = list(csv.DictReader((stopped / "metrics.csv").open()))
+    assert len(rows) == 8
+    with pytest.raises(MtjlabError, match="has finished"):
+        resume_training(stopped)
+
+
+def test_resume_from_a_fresh_process_state_differs_without_the_checkpoint(tmp_path):
+    """The chip's noise generator is part of the checkpoint: dropping it changes the result
+    (so the exact-resume test above can fail)."""
+    whole = run_training(TrainingConfig(**SMALL), out=tmp_path / "whole")
+    stopped = tmp_path / "stopped"
+    with pytest.raises(TrainingStopped):
+        run_training(TrainingConfig(**SMALL), out=stopped, on_trainer=stop_after(25))
+    for path in RunRecord(stopped).checkpoints():
+        arrays = load_npz(path)
+        arrays["array/noise_rng"] = np.array(json.dumps(np.random.default_rng(99).bit_generator.state))
+        np.savez(path, **arrays)
+    resumed = resume_training(stopped)
+    differs = any(not np.array_equal(a, b) for a, b in zip(final_weights(whole.directory),
+                                                          final_weights(resumed.directory)))
+    assert differs
+
+
+def test_pause_holds_between_steps_and_stop_from_another_thread(tmp_path):
+    seen, holder = [], {}
+
+    def hook(trainer):
+        holder["trainer"] = trainer
+
+        def on_event(event):
+            seen.append(event.kind)
+            if event.kind == "step" and event.step == 3:
+                trainer.pause()
+                threading.Timer(0.2, trainer.request_stop).start()
+        trainer.subscribe(on_event)
+
+    with pytest.raises(TrainingStopped):
+        run_training(TrainingConfig(**SMALL), out=tmp_path / "run", on_trainer=hook)
+    assert seen.count("step") == 3 and "paused" in seen and seen[-1] == "stopped"
+    assert holder["trainer"].progress.step == 3
