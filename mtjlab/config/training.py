@@ -49,7 +49,7 @@ class TrainingConfig(BaseModel):
     folds: Int = Field(5, ge=2, description="k of k-fold cross-validation.")
     seed: Int = Field(0, description="Seed of splits, initial weights and shuffling.")
     pre_activation_limit: Float = Field(
-        1.5, gt=0, le=10, description="Largest |z| a hidden neuron receives (calibrated units): its input "
+        1.25, gt=0, le=10, description="Largest |z| a hidden neuron receives (calibrated units): its input "
         "I = I0 + z g must stay inside the bench's safe range for every device (docs/training.md, eq. N1).")
     max_neurons_per_device: Int = Field(
         16, ge=1, description="How many neurons one device may serve when the network has more neurons "

@@ -108,7 +108,9 @@ class ModelNeuronArray:
 
     @property
     def input_range_a(self) -> tuple[float, float]:
-        return (-self.input_limit_a, self.input_limit_a)
+        """The DC inputs allowed (A): the limit less the modulation's peak, as on a bench."""
+        limit = self.input_limit_a - self.modulation_amplitude_a
+        return (-limit, limit)
 
     def set_bias_field(self, field_oe: float) -> None:
         """Change the coil bias field (Oe): the tuning knob of every neuron."""

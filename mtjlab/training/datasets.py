@@ -196,7 +196,7 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np
     if counts.min() < folds:
         worst = int(np.argmin(counts))
         raise ConfigError(f"{folds} folds need at least {folds} samples of every class; "
-                          f"class {classes[worst]!r} has {counts[worst]}")
+                          f"class {str(classes[worst])!r} has {counts[worst]}")
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [(train, val) for train, val in splitter.split(np.zeros(len(labels)), labels)]
 

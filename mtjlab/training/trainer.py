@@ -84,10 +84,8 @@ class Trainer:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
-        batches = -(-min(len(train) for train, _ in splits) // config.batch_size)
         self.batches_per_epoch = [-(-len(train) // config.batch_size) for train, _ in splits]
         self.total_steps = sum(self.batches_per_epoch) * config.epochs
-        del batches
         self.progress = _Progress()
 
     # -------------------------------------------------------------- control
@@ -147,7 +145,10 @@ class Trainer:
         return {"network": network, "baseline": network.copy(),
                 "optimiser": make_optimiser(self.config.optimiser, shapes),
                 "baseline_optimiser": make_optimiser(self.config.optimiser, shapes),
-                "rng": np.random.default_rng([self.config.seed, fold, 1])}
+                # shuffling and the method's own draws (SPSA) apart, so the baseline sees
+                # the same batches whatever the method
+                "rng": np.random.default_rng([self.config.seed, fold, 1]),
+                "method_rng": np.random.default_rng([self.config.seed, fold, 2])}
 
     def _train_fold(self, fold: int, state: dict[str, Any] | None) -> None:
         cfg = self.config
@@ -169,7 +170,7 @@ class Trainer:
                 batch = order[start:start + cfg.batch_size]
                 xb, yb = x_train[batch], y_train[batch]
                 self.tally.step = self.progress.step
-                step = self.method.step(net, xb, yb, rng)
+                step = self.method.step(net, xb, yb, state["method_rng"])
                 state["optimiser"].step(net.params, step.grads, lr)
                 base_forward = base.forward(xb, tanh_activation)
                 state["baseline_optimiser"].step(base.params, base.backward(base_forward, yb), lr)
@@ -219,7 +220,8 @@ class Trainer:
         meta = {k: getattr(p, k) for k in ("fold", "epochs_done", "step", "history", "fold_results", "cosines",
                                            "measurements", "lab_time_s", "wall_time_s")}
         arrays: dict[str, np.ndarray] = {"meta": json_array(meta),
-                                         "rng": json_array(state["rng"].bit_generator.state)}
+                                         "rng": json_array(state["rng"].bit_generator.state),
+                                         "method_rng": json_array(state["method_rng"].bit_generator.state)}
         for name in ("network", "baseline"):
             arrays.update({f"{name}.{i}": p_ for i, p_ in enumerate(state[name].params)})
         for name in ("optimiser", "baseline_optimiser"):
@@ -254,6 +256,7 @@ class Trainer:
                 state[name].load_state({k.split("/", 1)[1]: v for k, v in checkpoint.items()
                                         if k.startswith(name + "/")})
             state["rng"].bit_generator.state = from_json_array(checkpoint["rng"])
+            state["method_rng"].bit_generator.state = from_json_array(checkpoint["method_rng"])
             return state
         except (KeyError, ValueError, TypeError) as exc:
             raise MtjlabError(f"checkpoint does not fit this run: {' '.join(str(exc).split())}") from None

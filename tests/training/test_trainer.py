@@ -118,3 +118,38 @@ def test_pause_holds_between_steps_and_stop_from_another_thread(tmp_path):
         run_training(TrainingConfig(**SMALL), out=tmp_path / "run", on_trainer=hook)
     assert seen.count("step") == 3 and "paused" in seen and seen[-1] == "stopped"
     assert holder["trainer"].progress.step == 3
+
+
+# --------------------------------------------------------------------------- other arrays
+def test_training_on_a_digital_twin_of_recorded_calibration_sweeps(tmp_path, monkeypatch):
+    from mtjlab import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sweep", "calibrate", "--out", "cal", "--input-min-a", "-0.0195", "--input-max-a", "0.0195",
+                     "--points", "25"]) == 0
+    recording = tmp_path / "cal" / "calibrate.csv"
+    assert recording.is_file()
+    result = run_training(TrainingConfig(bench=str(recording), folds=2, epochs=2, hidden=[3]), out=tmp_path / "twin")
+    summary = result.summary
+    assert summary["grad_cosine_median"] is None  # a recording knows no exact derivative
+    assert summary["accuracy_mean"] > 0.6
+    assert "r1c2" not in summary["neurons"][0] and "r3c0" not in summary["neurons"][0]  # dead ones skipped
+
+
+def test_stopping_on_the_simulated_bench_leaves_every_output_at_zero(tmp_path, monkeypatch):
+    from mtjlab.instruments import bench as bench_module
+
+    opened = []
+    original = bench_module.Bench.open.__func__
+
+    def spy(cls, config, **kwargs):
+        opened.append(original(cls, config, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(bench_module.Bench, "open", classmethod(spy))
+    with pytest.raises(TrainingStopped):
+        run_training(TrainingConfig(folds=2, epochs=1, hidden=[2]), out=tmp_path / "run", on_trainer=stop_after(3))
+    lab = opened[0].lab
+    assert lab.read.level_a == 0 and not lab.read.output_on
+    assert lab.input.level_a == 0 and not lab.input.output_on
+    assert not lab.closed and lab.coil.setpoint_a == 0 and not lab.coil.output_on
