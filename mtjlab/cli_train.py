@@ -109,7 +109,8 @@ class ProgressBar:
         if event.kind == "step":
             self.bar.n = event.step
             self.bar.set_description(f"fold {event.fold + 1} epoch {event.epoch + 1}", refresh=False)
-            self.bar.refresh() if event.step % 8 == 0 else None
+            if event.step % 8 == 0:  # a redraw per step would cost more than a model-backend step
+                self.bar.refresh()
         elif event.kind == "epoch" and event.metrics:
             self.bar.set_postfix(val=f"{100 * event.metrics['val_accuracy']:.1f}%",
                                  base=f"{100 * event.metrics['baseline_val_accuracy']:.1f}%", refresh=True)

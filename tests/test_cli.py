@@ -83,7 +83,9 @@ def test_keyboard_interrupt_exit_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_train", interrupted)
+    from mtjlab import cli_train
+
+    monkeypatch.setattr(cli_train, "cmd_train", interrupted)
     assert cli.main(["train"]) == 130
     assert "interrupted" in capsys.readouterr().err
 

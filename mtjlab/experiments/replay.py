@@ -160,7 +160,9 @@ class ReplayNeuronArray:
                               f"{', '.join(f'{f:g}' for f in self._fields)} Oe)")
         self.bias_field_oe = nearest
 
-    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray) -> NeuronMeasurement:
+    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray,
+                derivative: bool = True) -> NeuronMeasurement:
+        want_derivative = derivative
         ids = tuple(device_ids)
         inputs = np.asarray(input_current_a, float)
         if inputs.ndim == 1:
@@ -183,5 +185,8 @@ class ReplayNeuronArray:
                 output[j] += curve.output_scatter_v * self.rng.standard_normal(row.size)
                 derivative[j] += curve.derivative_scatter_v_per_a * self.rng.standard_normal(row.size)
         measured = int((~dead).sum())
+        if not want_derivative:
+            derivative[:] = np.nan
         return NeuronMeasurement(ids, np.array(inputs), output, derivative, dead,
-                                 self.timing.measurement_time_s(measured, measured * inputs.shape[1]))
+                                 self.timing.measurement_time_s(measured, measured * inputs.shape[1],
+                                                                lockin=want_derivative))

@@ -355,13 +355,14 @@ class Bench:
         self.settings.routed = None
         self.settings.read_current_a = read_current_a  # restored at the next route
 
-    def read_point(self, settle: bool = True) -> PointReading:
-        """Wait for the lock-in to settle, then read the DC voltage and X, Y."""
-        if settle:
+    def read_point(self, settle: bool = True, lockin: bool = True) -> PointReading:
+        """Wait for the lock-in to settle, then read the DC voltage and X, Y
+        (``lockin=False``: the DC voltage only, with no wait; X and Y are NaN)."""
+        if settle and lockin:
             self.clock.sleep(self.lockin.settle_time_s())
         voltage_v = self.read_source.measure_voltage_v()
         in_compliance = self.read_source.in_compliance()
-        x_v, y_v = self.lockin.read_xy_v()
+        x_v, y_v = self.lockin.read_xy_v() if lockin else (math.nan, math.nan)
         return PointReading(voltage_v, x_v, y_v, in_compliance)
 
     # ---------------------------------------------------------------- records

@@ -110,8 +110,11 @@ class BenchNeuronArray:
         self.bias_field_oe = float(field_oe)
         self.reset_states()
 
-    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray) -> NeuronMeasurement:
-        """Measure output and analogue derivative of each device at its inputs (see module doc)."""
+    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray,
+                derivative: bool = True) -> NeuronMeasurement:
+        """Measure output and analogue derivative of each device at its inputs (see module doc);
+        ``derivative=False`` reads the DC outputs only, without waiting for the lock-in."""
+        want_derivative = derivative
         ids, inputs = self._check_request(device_ids, input_current_a)
         if not self._prepared:
             self.prepare()
@@ -133,7 +136,8 @@ class BenchNeuronArray:
                     continue
                 for j in (k for k, d in enumerate(ids) if d == device):
                     row_exact = exact[j] if exact is not None else None
-                    if not self._measure_device(device, inputs[j], output[j], derivative[j], row_exact):
+                    if not self._measure_device(device, inputs[j], output[j], derivative[j], row_exact,
+                                                want_derivative):
                         dead[[k for k, d in enumerate(ids) if d == device]] = True
                         output[j] = derivative[j] = np.nan
                         break
@@ -168,7 +172,7 @@ class BenchNeuronArray:
             order = order[::-1]
         return order
 
-    def measure_point(self, device: str, input_current_a: float) -> NeuronPoint:
+    def measure_point(self, device: str, input_current_a: float, derivative: bool = True) -> NeuronPoint:
         """One point of one device, leaving its input where it is (for sweeps).
 
         Routes the device (if it is not already), sets the read current, ramps
@@ -181,18 +185,18 @@ class BenchNeuronArray:
         if bench.settings.read_current_a != self.read_current_a:
             bench.set_read_current(self.read_current_a)
         bench.set_input_current(float(input_current_a))
-        point = bench.read_point()
+        point = bench.read_point(lockin=derivative)
         dead = self._is_dead(device, point)
         derivative = math.sqrt(2.0) * point.x_v_rms / bench.settings.modulation_peak_a
         return NeuronPoint(point.voltage_v, derivative, point.x_v_rms, point.y_v_rms, dead)
 
     def _measure_device(self, device: str, inputs: np.ndarray, output: np.ndarray, derivative: np.ndarray,
-                        exact: np.ndarray | None = None) -> bool:
+                        exact: np.ndarray | None = None, with_derivative: bool = True) -> bool:
         """Measure one device's inputs into ``output``/``derivative`` (and the simulation's
         true derivative into ``exact``); False if it is dead."""
         alive = True
         for k in self._visit_order(inputs):
-            point = self.measure_point(device, float(inputs[k]))
+            point = self.measure_point(device, float(inputs[k]), with_derivative)
             if point.dead:
                 alive = False
                 break

@@ -149,5 +149,11 @@ class NeuronArray(Protocol):
     def input_range_a(self) -> tuple[float, float]:
         """The safe range of input current (A)."""
 
-    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray) -> NeuronMeasurement:
-        """Apply ``input_current_a[j]`` (a sequence) to ``device_ids[j]``; measure output and derivative."""
+    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray,
+                derivative: bool = True) -> NeuronMeasurement:
+        """Apply ``input_current_a[j]`` (a sequence) to ``device_ids[j]``; measure output and derivative.
+
+        ``derivative=False`` reads the DC outputs only: no lock-in settling or
+        reading (a forward pass that needs no derivative is that much quicker);
+        ``derivative_v_per_a`` is then NaN.
+        """

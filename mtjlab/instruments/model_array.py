@@ -116,13 +116,16 @@ class ModelNeuronArray:
         """Change the coil bias field (Oe): the tuning knob of every neuron."""
         self.chip.set_bias_field(field_oe)
 
-    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray) -> NeuronMeasurement:
+    def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray,
+                derivative: bool = True) -> NeuronMeasurement:
         """Measure output and analogue derivative of each device at its inputs.
 
         ``input_current_a`` is ``(n_devices, n_inputs)`` or one sequence
-        ``(n_inputs,)`` applied to every device. Dead devices (known, or found
+        ``(n_inputs,)`` applied to every device; ``derivative=False`` reads DC
+        outputs only (derivatives NaN, no lock-in time). Dead devices (known, or found
         dead by their response) come back as NaN rows flagged in ``dead``.
         """
+        want_derivative = derivative
         ids = tuple(device_ids)
         missing = [d for d in ids if d not in self._index]
         if missing:
@@ -156,7 +159,8 @@ class ModelNeuronArray:
             found_dead = response.dead
             ok = live[~found_dead]
             output[ok] = response.dc_voltage_v[~found_dead]
-            derivative[ok] = response.lockin_derivative_v_per_a[~found_dead]
+            if want_derivative:
+                derivative[ok] = response.lockin_derivative_v_per_a[~found_dead]
             exact[ok] = response.exact_derivative_v_per_a[~found_dead]
             dead[live[found_dead]] = True
         measured = int(live.size)
@@ -167,7 +171,8 @@ class ModelNeuronArray:
             derivative_v_per_a=derivative,
             dead=dead,
             instrument_time_s=self.timing.measurement_time_s(
-                measured, measured * inputs.shape[1], self.timing.ramp_distance_a(inputs[live])),
+                measured, measured * inputs.shape[1], self.timing.ramp_distance_a(inputs[live]),
+                lockin=want_derivative),
             exact_derivative_v_per_a=exact,
         )
 

@@ -54,14 +54,21 @@ class MeasurementTiming:
             + self.reading_overhead_s
         )
 
-    def measurement_time_s(self, n_devices: int, n_points_total: int, ramp_distance_a: float = 0.0) -> float:
+    @property
+    def dc_point_time_s(self) -> float:
+        """Lab time of one input point read by the source-meter only (no lock-in) (s)."""
+        return integration_time_s(self.nplc, self.line_frequency_hz) + self.reading_overhead_s / 2
+
+    def measurement_time_s(self, n_devices: int, n_points_total: int, ramp_distance_a: float = 0.0,
+                           lockin: bool = True) -> float:
         """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s).
 
         ``ramp_distance_a`` is the total distance the sources ramp (A), charged
         at ``source_ramp_a_per_s`` when that is set.
         """
         ramps_s = ramp_distance_a / self.source_ramp_a_per_s if self.source_ramp_a_per_s else 0.0
-        return n_devices * self.relay_settle_s + n_points_total * self.point_time_s + ramps_s
+        per_point_s = self.point_time_s if lockin else self.dc_point_time_s
+        return n_devices * self.relay_settle_s + n_points_total * per_point_s + ramps_s
 
     def ramp_distance_a(self, inputs_a) -> float:
         """How far a Bench ramps its sources to measure each row of ``inputs_a`` on its own device (A).

@@ -3,12 +3,16 @@
 Features come back raw; :class:`Standardiser` is fitted on each fold's training
 part only, so nothing of the validation part leaks into training. Splits are
 stratified k-fold (:func:`stratified_folds`) or a fixed holdout (:func:`holdout_split`).
+Every problem with a file is a :class:`~mtjlab.errors.DataFileError` whose one-line
+message names the file and what is wrong.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +20,18 @@ import numpy as np
 
 from ..errors import ConfigError, DataFileError
 
+log = logging.getLogger(__name__)
+
 DATASETS = ("iris", "digits", "mnist", "csv")
-IDX_IMAGES_MAGIC = 0x00000803
-IDX_LABELS_MAGIC = 0x00000801
+IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (n, rows, columns)
+IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension (n,)
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"  # an npz is a zip archive, whatever its name
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Samples ``features`` (n, d), float) with integer ``labels`` (n,) indexing ``class_names``."""
+    """Samples ``features`` (n, d) float64, raw, with int64 ``labels`` (n,) indexing ``class_names``."""
 
     name: str
     features: np.ndarray
@@ -33,25 +41,38 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes (labels run 0..n_classes-1)."""
         return len(self.class_names)
 
     @property
     def n_features(self) -> int:
+        """Number of features per sample."""
         return int(self.features.shape[1])
 
     @property
     def n_samples(self) -> int:
+        """Number of samples."""
         return int(self.features.shape[0])
 
 
+def _fail(path: Path, what: str) -> DataFileError:
+    """A DataFileError naming ``path``; whitespace is collapsed because the CLI prints one line."""
+    return DataFileError(" ".join(f"{path}: {what}".split()))
+
+
+def _why(exc: BaseException) -> str:
+    """An exception's text (or its type when it has none), for the end of a one-line message."""
+    return str(exc) or type(exc).__name__
+
+
 def load_dataset(name: str, path: str | Path | None = None, label_column: str | None = None) -> Dataset:
-    """The dataset called ``name``; ConfigError or DataFileError in one line."""
+    """The dataset called ``name``; an unknown name is a ConfigError, a bad file a DataFileError."""
     if name in ("iris", "digits"):
-        from sklearn import datasets
+        from sklearn import datasets  # imported late: scikit-learn takes a while to import
 
         bunch = datasets.load_iris() if name == "iris" else datasets.load_digits()
         names = tuple(str(n) for n in bunch.target_names)
-        return Dataset(name, np.asarray(bunch.data, float), np.asarray(bunch.target, np.int64), names,
+        return Dataset(name, np.asarray(bunch.data, np.float64), np.asarray(bunch.target, np.int64), names,
                        f"scikit-learn {name}")
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r} (choose {', '.join(DATASETS[:-1])} or {DATASETS[-1]})")
@@ -59,8 +80,11 @@ def load_dataset(name: str, path: str | Path | None = None, label_column: str | 
         raise DataFileError(f"dataset {name} needs a file: give its path (--mnist-file or dataset_path)")
     path = Path(path)
     if not path.exists():
-        raise DataFileError(f"{path}: not found")
-    return load_mnist(path) if name == "mnist" else load_csv(path, label_column)
+        raise _fail(path, "not found; check the path (relative paths start from the config file's folder)")
+    dataset = load_mnist(path) if name == "mnist" else load_csv(path, label_column)
+    log.info("dataset %s: %d samples, %d features, %d classes from %s",
+             dataset.name, dataset.n_samples, dataset.n_features, dataset.n_classes, dataset.source)
+    return dataset
 
 
 # ------------------------------------------------------------------------ MNIST
@@ -68,120 +92,179 @@ def load_mnist(path: Path) -> Dataset:
     """MNIST from an npz (``images``, ``labels``), an IDX images file, or a folder of IDX files."""
     if path.is_dir():
         images, labels = _idx_folder(path)
-    elif path.suffix == ".npz":
+    elif path.suffix == ".npz" or _head(path, 4) == _ZIP_MAGIC:
         images, labels = _mnist_npz(path)
     else:
-        images = _read_idx(path, IDX_IMAGES_MAGIC, 3)
-        labels = _read_idx(_labels_beside(path), IDX_LABELS_MAGIC, 1)
+        images = _read_idx(path, IDX_IMAGES_MAGIC)
+        labels = _read_idx(_labels_beside(path), IDX_LABELS_MAGIC)
     return _mnist(path, images, labels)
 
 
-def _mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file (fewer if it is shorter)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as stream:
+            return stream.read(size)
+    except OSError as exc:
+        raise _fail(path, f"cannot read ({_why(exc)})") from None
+
+
+def _mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The ``images`` and ``labels`` arrays of an npz; pickles are refused (they can run code)."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a lone .npy array loads as an ndarray
+            raise _fail(path, "is a single .npy array, not an npz with 'images' and 'labels'")
+        with data:
             missing = [k for k in ("images", "labels") if k not in data.files]
             if missing:
-                raise DataFileError(f"{path}: npz has no {missing[0]!r} array (has: {', '.join(data.files) or 'none'})")
+                raise _fail(path, f"npz has no {missing[0]!r} array (has: {', '.join(data.files) or 'none'}); "
+                                  "save it with np.savez(path, images=..., labels=...)")
             return np.asarray(data["images"]), np.asarray(data["labels"])
     except DataFileError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"{path}: not a readable npz file ({' '.join(str(exc).split())})") from None
+        raise _fail(path, f"not a readable npz file ({_why(exc)})") from None
 
 
 def _mnist(path: Path, images: np.ndarray, labels: np.ndarray) -> Dataset:
+    """Checks shapes and labels, flattens the images and scales pixels to 0..1."""
     if images.ndim == 3 and images.shape[1:] == (28, 28):
         images = images.reshape(len(images), 784)
     if images.ndim != 2 or images.shape[1] != 784:
-        raise DataFileError(f"{path}: images have shape {images.shape}; expected (n, 28, 28) or (n, 784)")
-    labels = np.ravel(labels)
+        raise _fail(path, f"images have shape {images.shape}; expected (n, 28, 28) or (n, 784)")
+    if labels.ndim != 1:
+        raise _fail(path, f"labels have shape {labels.shape}; expected (n,)")
     if len(images) != len(labels):
-        raise DataFileError(f"{path}: {len(images)} images but {len(labels)} labels")
+        raise _fail(path, f"{len(images)} images but {len(labels)} labels; each image needs one label")
     if len(labels) == 0:
-        raise DataFileError(f"{path}: holds no images")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
-        raise DataFileError(f"{path}: labels must be integers 0..9 (found {labels.dtype} from "
-                            f"{labels.min()} to {labels.max()})")
-    if not np.issubdtype(images.dtype, np.number):
-        raise DataFileError(f"{path}: images must be numbers, not {images.dtype}")
-    scale = 255.0 if images.dtype == np.uint8 or float(images.max(initial=0)) > 1.0 else 1.0
-    return Dataset("mnist", images.astype(float) / scale, labels.astype(np.int64),
-                   tuple(str(d) for d in range(10)), str(path))
+        raise _fail(path, "holds no images")
+    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+        raise _fail(path, f"images must be numbers, not {images.dtype}")
+    pixels = images.astype(np.float64)
+    if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
+        raise _fail(path, "image pixels must be finite and within 0..255")
+    # Uint8 pixels (0..255) are divided by 255; float images already scaled to 0..1
+    # are kept as they are, so scaling twice cannot silently flatten them to ~0.
+    scale = 255.0 if images.dtype == np.uint8 or pixels.max() > 1.0 else 1.0
+    return Dataset("mnist", pixels / scale, _digit_labels(path, labels), tuple(str(d) for d in range(10)),
+                   str(path))
 
 
-def _open_idx(path: Path) -> bytes:
+def _digit_labels(path: Path, labels: np.ndarray) -> np.ndarray:
+    """Labels as int64 0..9; whole-number floats are accepted (some tools save labels as float)."""
+    if np.issubdtype(labels.dtype, np.integer):
+        values = labels.astype(np.int64)
+    elif np.issubdtype(labels.dtype, np.floating) and np.isfinite(labels).all() and (labels == np.round(labels)).all():
+        values = labels.astype(np.int64)
+    else:
+        raise _fail(path, f"labels must be integers 0..9, not {labels.dtype} values")
+    if values.min() < 0 or values.max() > 9:
+        raise _fail(path, f"labels must be integers 0..9 (found {values.min()} to {values.max()})")
+    return values
+
+
+def _idx_bytes(path: Path) -> bytes:
+    """A whole IDX file, gunzipped when its first bytes or its .gz suffix say it is gzip."""
     try:
         raw = path.read_bytes()
-        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataFileError(f"{path}: cannot read ({' '.join(str(exc).split())})") from None
+    except OSError as exc:
+        raise _fail(path, f"cannot read ({_why(exc)})") from None
+    if raw[:2] != _GZIP_MAGIC and path.suffix != ".gz":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _fail(path, f"not a readable gzip file ({_why(exc)}); download it again") from None
 
 
-def _read_idx(path: Path, magic: int, dims: int) -> np.ndarray:
-    data = _open_idx(path)
-    kind = "images" if magic == IDX_IMAGES_MAGIC else "labels"
-    found = int.from_bytes(data[:4], "big") if len(data) >= 4 else -1
-    if found != magic:
-        raise DataFileError(f"{path}: not an IDX {kind} file (magic 0x{max(found, 0):08x}, expected 0x{magic:08x})")
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """An IDX array of unsigned bytes; the magic's low byte is the number of dimensions."""
+    data = _idx_bytes(path)
+    kind, dims = ("images", 3) if magic == IDX_IMAGES_MAGIC else ("labels", 1)
+    found = int.from_bytes(data[:4], "big")
+    if len(data) < 4 or found != magic:
+        raise _fail(path, f"not an IDX {kind} file (magic 0x{found:08x}, expected 0x{magic:08x})")
     header = 4 + 4 * dims
     if len(data) < header:
-        raise DataFileError(f"{path}: truncated IDX header")
+        raise _fail(path, f"truncated: {len(data)} bytes, shorter than the IDX header of {header}")
     shape = tuple(int.from_bytes(data[4 + 4 * k:8 + 4 * k], "big") for k in range(dims))
     size = int(np.prod(shape))
     if len(data) - header < size:
-        raise DataFileError(f"{path}: truncated: the header says {' x '.join(map(str, shape))} bytes of {kind} "
-                            f"but the file holds {len(data) - header}")
+        raise _fail(path, f"truncated: the header says {shape[0]} {kind} ({' x '.join(map(str, shape))} bytes) "
+                          f"but the file holds {len(data) - header}; download it again")
     return np.frombuffer(data, np.uint8, size, header).reshape(shape)
 
 
 def _labels_beside(images_path: Path) -> Path:
+    """The labels file of an IDX images file: ``images-idx3`` becomes ``labels-idx1``, gzip or not."""
     name = images_path.name
     if "images-idx3" not in name:
-        raise DataFileError(f"{images_path}: not an npz and not an IDX images file name (*images-idx3-ubyte*)")
-    labels = images_path.with_name(name.replace("images-idx3", "labels-idx1"))
-    if not labels.exists():
-        raise DataFileError(f"{images_path}: its labels file {labels.name} is not beside it")
-    return labels
+        raise _fail(images_path, "cannot find its labels file: the name has no 'images-idx3' to replace "
+                                 "with 'labels-idx1' (use the MNIST names, e.g. train-images-idx3-ubyte)")
+    wanted = name.replace("images-idx3", "labels-idx1")
+    # The labels may be compressed when the images are not, or the other way round.
+    alternative = wanted[:-3] if wanted.endswith(".gz") else wanted + ".gz"
+    for candidate in (wanted, alternative):
+        if images_path.with_name(candidate).is_file():
+            return images_path.with_name(candidate)
+    raise _fail(images_path, f"its labels file {wanted} is not beside it; put it in the same folder")
 
 
 def _idx_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = [], []
+    """The train images and labels of a folder, followed by the t10k ones when present."""
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
     for part in ("train", "t10k"):
-        found = sorted(folder.glob(f"{part}-images-idx3-ubyte*"))
+        found = sorted(p for p in folder.glob(f"{part}-images-idx3-ubyte*") if p.is_file())
         if found:
-            images.append(_read_idx(found[0], IDX_IMAGES_MAGIC, 3))
-            labels.append(_read_idx(_labels_beside(found[0]), IDX_LABELS_MAGIC, 1))
+            images.append(_read_idx(found[0], IDX_IMAGES_MAGIC))
+            labels.append(_read_idx(_labels_beside(found[0]), IDX_LABELS_MAGIC))
+            if len(images[-1]) != len(labels[-1]):
+                raise _fail(found[0], f"{len(images[-1])} images but {len(labels[-1])} labels beside it")
     if not images:
-        raise DataFileError(f"{folder}: no IDX files (train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])")
+        raise _fail(folder, "no IDX files (expected train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])")
     return np.concatenate(images), np.concatenate(labels)
 
 
 # -------------------------------------------------------------------------- CSV
 def load_csv(path: Path, label_column: str | None) -> Dataset:
     """Any CSV with a header: numeric feature columns and a label column (default the last)."""
-    import pandas as pd
+    import pandas as pd  # imported late: only CSV datasets need pandas
 
+    if path.is_dir():
+        raise _fail(path, "is a folder; give the CSV file itself")
     try:
         frame = pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataFileError(f"{path}: not a readable CSV file ({' '.join(str(exc).split())})") from None
-    if frame.empty or frame.shape[1] < 2:
-        raise DataFileError(f"{path}: needs a header, at least one feature column, a label column and rows")
-    label = label_column if label_column is not None else str(frame.columns[-1])
-    if label not in frame.columns:
-        raise DataFileError(f"{path}: no label column {label!r} (columns: {', '.join(map(str, frame.columns))})")
+    except pd.errors.EmptyDataError:
+        raise _fail(path, "is empty; a CSV needs a header line and rows") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _fail(path, f"not a readable CSV file ({_why(exc)})") from None
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if frame.empty:
+        raise _fail(path, "has a header but no data rows")
+    label = label_column if label_column is not None else columns[-1]
+    if label not in columns:
+        raise _fail(path, f"no label column {label!r} (columns: {', '.join(columns)})")
     features = frame.drop(columns=[label])
+    if features.shape[1] == 0:
+        raise _fail(path, f"has only the label column {label!r}; it needs at least one feature column")
     for column in features.columns:
         if not pd.api.types.is_numeric_dtype(features[column]):
-            raise DataFileError(f"{path}: feature column {column!r} is not numeric")
+            raise _fail(path, f"feature column {column!r} is not numeric")
     missing = frame.isna().to_numpy()
     if missing.any():
         row, col = map(int, np.argwhere(missing)[0])
-        raise DataFileError(f"{path}: data row {row + 1}, column {frame.columns[col]!r} is empty")
-    names, labels = np.unique(frame[label].astype(str).to_numpy(), return_inverse=True)
-    if len(names) < 2:
-        raise DataFileError(f"{path}: label column {label!r} has only one class")
-    return Dataset(path.stem, features.to_numpy(float), labels.astype(np.int64), tuple(names), str(path))
+        raise _fail(path, f"data row {row + 1}, column {columns[col]!r} is empty; fill or remove it")
+    # Sorting the raw values keeps numeric labels in numeric order (2 before 10).
+    raw = frame[label]
+    values = raw.to_numpy() if pd.api.types.is_numeric_dtype(raw) else raw.astype(str).to_numpy()
+    classes, labels = np.unique(values, return_inverse=True)
+    if len(classes) < 2:
+        raise _fail(path, f"label column {label!r} has only one class ({classes[0]}); it needs at least 2")
+    return Dataset(path.stem, features.to_numpy(np.float64), labels.astype(np.int64).ravel(),
+                   tuple(str(c) for c in classes), str(path))
 
 
 # ----------------------------------------------------------------------- splits
@@ -190,10 +273,13 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np
     from sklearn.model_selection import StratifiedKFold
 
     labels = np.asarray(labels)
-    classes, counts = np.unique(labels, return_counts=True)
     if folds < 2:
         raise ConfigError(f"folds: k-fold needs at least 2 folds (got {folds})")
+    if labels.size == 0:
+        raise ConfigError("folds: the dataset has no samples to split")
+    classes, counts = np.unique(labels, return_counts=True)
     if counts.min() < folds:
+        # StratifiedKFold only warns here and hands out folds missing a class; refuse instead.
         worst = int(np.argmin(counts))
         raise ConfigError(f"{folds} folds need at least {folds} samples of every class; "
                           f"class {str(classes[worst])!r} has {counts[worst]}")
@@ -202,22 +288,29 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np
 
 
 def holdout_split(n_samples: int, n_train: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The one split: the first ``n_train`` samples train, the rest validate."""
+    """The one split: the first ``n_train`` samples train, the rest validate (MNIST's fixed split)."""
     if not 1 <= n_train < n_samples:
         raise ConfigError(f"train_samples: must be within 1..{n_samples - 1} for {n_samples} samples (got {n_train})")
     return [(np.arange(n_train), np.arange(n_train, n_samples))]
 
 
 class Standardiser:
-    """Per-feature mean and standard deviation of the training part (a constant feature keeps std 1)."""
+    """Per-feature mean and standard deviation, to scale features to mean 0 and std 1.
+
+    Fit it on a fold's training part only: statistics taken over the validation
+    part too would leak information about it into training and flatter the score.
+    """
 
     def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
         self.mean, self.std = mean, std
 
     @classmethod
-    def fit(cls, features: np.ndarray) -> "Standardiser":
+    def fit(cls, features: np.ndarray) -> Standardiser:
+        """Mean and std of ``features`` (n, d); a constant feature gets std 1 so it maps to 0, not NaN."""
+        features = np.asarray(features, np.float64)
         std = np.std(features, axis=0)
         return cls(np.mean(features, axis=0), np.where(std > 0, std, 1.0))
 
     def transform(self, features: np.ndarray) -> np.ndarray:
-        return (np.asarray(features, float) - self.mean) / self.std
+        """``features`` scaled with the fitted (training) statistics."""
+        return (np.asarray(features, np.float64) - self.mean) / self.std

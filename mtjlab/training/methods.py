@@ -4,7 +4,9 @@ Every method takes a training step the same way, ``step(network, x, y, rng) ->
 Step`` (gradients to apply, the exact gradients where the devices are simulated,
 and the forward pass), and evaluates a batch with ``evaluate(network, x,
 final)``. The device measurements each costs are counted in
-``neurons.tally`` (one measurement = one input point of one device):
+``neurons.tally`` (one measurement = one input point of one device). Only the
+analog method waits for and reads the lock-in; every other reading, and every
+validation pass, is a DC reading of the source-meter (no lock-in settling):
 
 - ``analog``: output and lock-in first harmonic at each point, measured together
   (the paper's method): 1 measurement per neuron and sample.
@@ -71,7 +73,7 @@ class GradientMethod:
         return network.forward(x, self._output_only)
 
     def _output_only(self, layer: int, z: np.ndarray):
-        reading = self.neurons.read(layer, z)
+        reading = self.neurons.read(layer, z, derivative=False)
         return reading.activation, reading.derivative, reading.exact_derivative
 
 
@@ -89,7 +91,7 @@ class NumericMethod(GradientMethod):
         self.step_a = float(step_a)
 
     def activation(self, layer: int, z: np.ndarray):
-        result = self.neurons.measure(layer, z, (self.step_a, -self.step_a))
+        result = self.neurons.measure(layer, z, (self.step_a, -self.step_a), derivative=False)
         b = z.shape[0]
         plus, minus = result.output_v[:, b:2 * b], result.output_v[:, 2 * b:]
         reading = self.neurons.read(layer, z, (plus - minus) / (2 * self.step_a), result=result)
@@ -113,7 +115,7 @@ class ModelMethod(GradientMethod):
             self._slopes[device] = spline.derivative()
 
     def activation(self, layer: int, z: np.ndarray):
-        result = self.neurons.measure(layer, z)
+        result = self.neurons.measure(layer, z, derivative=False)
         devices = self.neurons.map.layers[layer]
         slope = np.array([self._slopes[d](result.input_current_a[j]) for j, d in enumerate(devices)])
         reading = self.neurons.read(layer, z, slope, result=result)
@@ -126,7 +128,7 @@ class NominalMethod(GradientMethod):
     name = "nominal"
 
     def activation(self, layer: int, z: np.ndarray):
-        reading = self.neurons.read(layer, z)
+        reading = self.neurons.read(layer, z, derivative=False)
         ideal = (1.0 - np.tanh(z) ** 2) * (np.abs(z) < self.neurons.limit)
         return reading.activation, ideal, reading.exact_derivative
 

@@ -175,11 +175,13 @@ class DeviceNeurons:
         clipped = np.clip(z, -self.limit, self.limit)
         return (self._offset_a[layer] + clipped * self._gain_a[layer]).T
 
-    def measure(self, layer: int, z: np.ndarray, extra_inputs_a: Sequence[float] = ()) -> Any:
-        """Measure layer ``layer``'s devices at ``z`` (plus copies shifted by ``extra_inputs_a``)."""
+    def measure(self, layer: int, z: np.ndarray, extra_inputs_a: Sequence[float] = (),
+                derivative: bool = True) -> Any:
+        """Measure layer ``layer``'s devices at ``z`` (plus copies shifted by ``extra_inputs_a``);
+        ``derivative=False``: DC outputs only (no lock-in)."""
         inputs = self.inputs_for(layer, z)
         columns = [inputs] + [inputs + shift for shift in extra_inputs_a]
-        result = self.array.measure(self.map.layers[layer], np.hstack(columns))
+        result = self.array.measure(self.map.layers[layer], np.hstack(columns), derivative=derivative)
         dead = [d for d, flag in zip(result.device_ids, result.dead) if flag]
         if dead:
             raise DeadDeviceError(f"device {dead[0]} stopped responding (dead) during training; "
@@ -189,14 +191,15 @@ class DeviceNeurons:
         return result
 
     def read(self, layer: int, z: np.ndarray, derivative_v_per_a: np.ndarray | None = None,
-             result: Any = None) -> LayerReading:
+             result: Any = None, derivative: bool = True) -> LayerReading:
         """Activations and derivatives of a layer (eq. N2) from a measurement.
 
         ``derivative_v_per_a`` (n, batch) replaces the measured derivative (the
-        numeric and model methods obtain theirs differently).
+        numeric and model methods obtain theirs differently); ``derivative=False``
+        measures outputs only.
         """
         if result is None:
-            result = self.measure(layer, z)
+            result = self.measure(layer, z, derivative=derivative)
         batch = z.shape[0]
         output_v = result.output_v[:, :batch]
         measured = result.derivative_v_per_a[:, :batch] if derivative_v_per_a is None else derivative_v_per_a

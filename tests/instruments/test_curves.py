@@ -67,11 +67,3 @@ def test_bias_field_beyond_the_limit_is_refused(tmp_path, capsys):
     assert cli.main(["sim", "curves", "--bias-field-oe", "5000", "--out", str(tmp_path / "x")]) == 2
     assert "limit" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
-
-
-def test_train_numbers_its_run_folder_instead_of_overwriting(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert cli.main(["train"]) == 0
-    assert cli.main(["train"]) == 0
-    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
-    assert len(folders) == 2 and folders[1] == folders[0] + "-2"

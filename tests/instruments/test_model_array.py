@@ -22,7 +22,8 @@ def test_is_a_neuron_array(bench):
     assert isinstance(array, NeuronArray)
     assert array.device_ids == tuple(bench.chip.ids())
     assert array.dead_ids == frozenset(bench.chip.known_dead)
-    assert array.input_range_a == (-bench.limits.max_input_current_a, bench.limits.max_input_current_a)
+    room = bench.limits.max_input_current_a - bench.measurement.modulation_amplitude_a  # the sine rides on top
+    assert array.input_range_a == pytest.approx((-room, room))
 
 
 def test_lockin_derivative_matches_the_exact_derivative(bench):

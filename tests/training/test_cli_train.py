@@ -75,6 +75,15 @@ def test_offline_has_no_gradient_cosine_and_evaluates_on_devices(tmp_path, monke
     assert summary["measurements"] == calibration + 2 * 75 * 4  # the deployed evaluation only
 
 
+def test_runs_are_numbered_instead_of_overwritten(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert cli.main(["train", "--no-progress", "--bench", "model", "--folds", "2", "--epochs", "1"]) == 0
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert folders == [run_dir_of(tmp_path).name, run_dir_of(tmp_path).name + "-2"]
+    assert cli.main(["train", "--no-progress", "--bench", "model", "--out", f"runs/{folders[0]}"]) == 2
+
+
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "irises"], r"dataset.*irises"),

@@ -84,3 +84,22 @@ def test_the_lab_time_matches_the_timing_model_of_the_model_array(sim_config):
         on_bench = array.measure(ids, inputs).instrument_time_s
     modelled = ModelNeuronArray.from_bench(sim_config, noise=False).measure(ids, inputs).instrument_time_s
     assert on_bench == pytest.approx(modelled, rel=0.03)
+
+
+def test_dc_only_readings_skip_the_lockin_and_agree_with_the_timing_model(sim_config):
+    """derivative=False: the same outputs without the lock-in's settling; the model array charges the same."""
+    inputs = np.random.default_rng(2).uniform(-8e-3, 8e-3, (3, 6))
+    ids = ["r0c1", "r2c3", "r3c3"]
+    with Bench(sim_config) as bench:
+        array = BenchNeuronArray(bench)
+        array.prepare()
+        full = array.measure(ids, inputs)
+        dc = array.measure(ids, inputs, derivative=False)
+    assert np.all(np.isnan(dc.derivative_v_per_a)) and np.all(np.isfinite(full.derivative_v_per_a))
+    np.testing.assert_allclose(dc.output_v, full.output_v, rtol=1e-3)
+    settle_s = 18 * bench.lockin.settle_time_s()
+    assert full.instrument_time_s - dc.instrument_time_s == pytest.approx(settle_s, rel=0.05)
+    model = ModelNeuronArray.from_bench(sim_config, noise=False)
+    assert dc.instrument_time_s == pytest.approx(model.measure(ids, inputs, derivative=False).instrument_time_s,
+                                                 rel=0.03)
+    np.testing.assert_allclose(dc.exact_derivative_v_per_a, full.exact_derivative_v_per_a, rtol=1e-6)
