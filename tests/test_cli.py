@@ -156,7 +156,7 @@ def test_readme_quick_start_has_exactly_two_commands():
     assert sum("mtjlab train" in c for c in commands) == 1
     assert sum("pytest" in c for c in commands) == 1
     assert "pip install . && mtjlab train" in commands
-    assert "pip install '.[test]' && python -m pytest -q" in commands
+    assert "pip install '.[test]' && python -m pytest -q -n auto" in commands
 
 
 def test_ci_runs_the_readme_test_command():
