@@ -75,16 +75,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     from mtjlab.training.session import resume_training, run_training
 
     progress = ProgressBar(enabled=not args.no_progress)
+    started: dict[str, Any] = {}
     try:
         if args.resume is not None:
             overrides = [k for k in ("config", "bench", "dataset", "method", "hidden", "folds", "epochs", "seed",
                                      "out", "mnist_file") if getattr(args, k) is not None]
             if overrides:
                 raise ConfigError(f"--resume continues a run as it was configured; drop --{overrides[0].replace('_', '-')}")
-            result = resume_training(args.resume, on_event=progress.update)
+            result = resume_training(args.resume, on_event=progress.update, on_trainer=lambda trainer: started.update(trainer=trainer))
         else:
             config, config_dir = build_config(args)
-            result = run_training(config, config_dir=config_dir, out=args.out, on_event=progress.update)
+            result = run_training(config, config_dir=config_dir, out=args.out, on_event=progress.update,
+                                  on_trainer=lambda trainer: started.update(trainer=trainer))
+    except KeyboardInterrupt:
+        progress.close()
+        record = getattr(started.get("trainer"), "record", None)
+        if record is None:
+            raise
+        print(f"mtjlab: interrupted; the finished epochs are kept: mtjlab train --resume {record.directory}",
+              file=sys.stderr)
+        return 130
     finally:
         progress.close()
     print_summary(result.summary, sys.stdout)
@@ -118,6 +128,7 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def format_duration(seconds: float) -> str:
@@ -131,15 +142,17 @@ def format_duration(seconds: float) -> str:
 def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     """The one-screen result: accuracy per fold and mean beside the baseline, and the costs."""
     arch = "-".join(str(n) for n in summary["architecture"])
+    bench = Path(summary["bench"]).name if summary["bench"] not in ("model",) else "the physics model"
     out.write(f"{summary['dataset']}: {summary['method']} gradients, network {arch}, "
-              f"{summary['folds']} fold{'s' if summary['folds'] != 1 else ''} x {summary['epochs']} epochs\n\n")
+              f"{summary['folds']} fold{'s' if summary['folds'] != 1 else ''} x {summary['epochs']} epochs, "
+              f"on {bench}\n\n")
     out.write(f"  {'fold':>6}  {'MTJ network':>12}  {'software tanh':>14}\n")
     for n, (acc, base) in enumerate(zip(summary["fold_accuracies"], summary["baseline_fold_accuracies"]), 1):
         out.write(f"  {n:>6}  {100 * acc:>10.1f} %  {100 * base:>12.1f} %\n")
     out.write(f"  {'mean':>6}  {100 * summary['accuracy_mean']:>5.1f} ± {100 * summary['accuracy_std']:<4.1f}%"
               f"  {100 * summary['baseline_accuracy_mean']:>7.1f} ± {100 * summary['baseline_accuracy_std']:<4.1f}%\n\n")
     cosine = summary["grad_cosine_median"]
-    agreement = f"{cosine:.4f}" if cosine is not None else "n/a (no exact gradient for this array or method)"
+    agreement = f"{cosine:.6f}" if cosine is not None else "n/a (no exact gradient for this array or method)"
     rows = [
         ("gradient agreement", f"median cosine to the devices' exact gradient {agreement}"),
         ("device measurements", f"{summary['measurements']:,}"),

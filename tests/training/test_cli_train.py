@@ -85,6 +85,27 @@ def test_runs_are_numbered_instead_of_overwritten(tmp_path, monkeypatch):
     assert cli.main(["train", "--no-progress", "--bench", "model", "--out", f"runs/{folders[0]}"]) == 2
 
 
+def test_ctrl_c_says_how_to_resume_and_the_resume_finishes(tmp_path, monkeypatch, capsys):
+    from mtjlab.training import trainer as trainer_module
+
+    monkeypatch.chdir(tmp_path)
+    original = trainer_module.Trainer._between_steps
+
+    def interrupt_at_step_13(self, fold, epoch):
+        if self.progress.step == 13:
+            raise KeyboardInterrupt
+        original(self, fold, epoch)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_between_steps", interrupt_at_step_13)
+    args = ["train", "--no-progress", "--bench", "model", "--folds", "2", "--epochs", "3", "--out", "r"]
+    assert cli.main(args) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.rstrip().endswith("mtjlab train --resume r"), err
+    monkeypatch.setattr(trainer_module.Trainer, "_between_steps", original)
+    assert cli.main(["train", "--no-progress", "--resume", "r"]) == 0
+    assert len(list(csv.DictReader((tmp_path / "r" / "metrics.csv").open()))) == 6
+
+
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "irises"], r"dataset.*irises"),
