@@ -92,8 +92,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         record = getattr(started.get("trainer"), "record", None)
         if record is None:
             raise
-        print(f"mtjlab: interrupted; the finished epochs are kept: mtjlab train --resume {record.directory}",
-              file=sys.stderr)
+        sys.stderr.write(f"mtjlab: interrupted; the finished epochs are kept: mtjlab train --resume "
+                         f"{record.directory}\n")
         return 130
     finally:
         progress.close()

@@ -43,11 +43,8 @@ log = logging.getLogger(__name__)
 #: Voltage compliance of the input source (V): the field line is ~50 ohm, so
 #: 20 mA needs 1 V; 10 V still stops at once on an open line.
 INPUT_COMPLIANCE_V = 10.0
-#: Ramp step time of the input source (s). At the input ramp limit (0.01 A/s by
-#: default) a step is 1 mA, 5 Oe of field-line field on the packaged chip, well
-#: inside a sensor junction's linear range (Hk + H_bias = 50 Oe): the field line is
-#: resistive, and finer steps only add bus traffic (a training epoch ramps the
-#: input between thousands of points).
+#: Ramp step time of the input source (s): 1 mA steps at 0.01 A/s, 5 Oe on the packaged
+#: chip, inside a sensor's linear range; finer steps only add bus traffic.
 INPUT_RAMP_STEP_TIME_S = 0.1
 #: A ramp that would take longer than this (s) is surely a mistyped rate: refused.
 MAX_RAMP_DURATION_S = 3600.0

@@ -114,7 +114,7 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
         record.write_yaml("bench.yaml", _plain(snapshot))
         _write_calibration(record, sweep, snapshot)
         log.info("run directory %s; %s", record.directory, neurons.map.describe())
-        return _train(trainer, config, dataset, neurons, sweep, record, started, None, on_event, on_trainer)
+        return _train(trainer, config, dataset, neurons, record, started, None, on_event, on_trainer)
 
 
 def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] | None = None,
@@ -136,10 +136,13 @@ def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] 
     with open_array(config) as (array, _snapshot):
         tally = MeasurementTally(int(sweep.output_v.size), sweep.instrument_time_s)
         trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record)
-        return _train(trainer, config, dataset, neurons, sweep, record, started, checkpoint, on_event, on_trainer)
+        return _train(trainer, config, dataset, neurons, record, started, checkpoint, on_event, on_trainer)
 
 
-def _build(config, dataset, splits, array, sweep, tally, record):
+def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], array: Any,
+           sweep: CalibrationSweep, tally: MeasurementTally,
+           record: RunRecord | None) -> tuple[Trainer, DeviceNeurons]:
+    """Map neurons to the calibrated devices, check the safe range, pick the method: the trainer."""
     calibrations = sweep.fit()
     live = require_live(calibrations)
     neuron_map = map_neurons(config.hidden, live, config.max_neurons_per_device)
@@ -151,7 +154,11 @@ def _build(config, dataset, splits, array, sweep, tally, record):
     return Trainer(config, dataset, splits, method, record, array), neurons
 
 
-def _train(trainer, config, dataset, neurons, sweep, record, started, checkpoint, on_event, on_trainer) -> RunResult:
+def _train(trainer: Trainer, config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons,
+           record: RunRecord, started: float, checkpoint: dict[str, np.ndarray] | None,
+           on_event: Callable[[TrainingEvent], None] | None,
+           on_trainer: Callable[[Trainer], None] | None) -> RunResult:
+    """Run the trainer, then write the summary and the learning curves."""
     if on_event is not None:
         trainer.subscribe(on_event)
     if on_trainer is not None:

@@ -327,11 +327,8 @@ class VirtualLab:
         return voltage, False
 
     def exact_derivative_v_per_a(self, device_id: str, input_current_a: float) -> float:
-        """The true dV/dI (V/A) of a junction at a DC input, in its present state, at the
-        read current now: the simulation's truth, for judging measured derivatives.
-
-        Evaluates the static response only; the chip's state does not change.
-        """
+        """The true dV/dI (V/A) of a junction at a DC input, in its present state, at the read
+        current now (the simulation's truth, for judging measured derivatives; no state changes)."""
         self._evaluate()
         now = self._timeline[-1]
         index = self.chip.devices.index_of([device_id])
