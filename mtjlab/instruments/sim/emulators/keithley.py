@@ -1,40 +1,35 @@
 """Keithley 2400 and 2450 SourceMeter emulators over the virtual lab.
 
-Each answers the SCPI subset pymeasure's ``Keithley2400`` / ``Keithley2450`` drivers
-send (identity, reset, source function, level, ranges, compliance, NPLC, output,
-measurements, errors, the housekeeping of ``reset``/``shutdown``), so
-``Keithley2400(EmulatorAdapter(emulator))`` runs the real driver unchanged.
+Each answers the SCPI subset pymeasure's ``Keithley2400`` / ``Keithley2450`` drivers send (identity,
+reset, source function, level, ranges, compliance, NPLC, output, measurements, errors, the
+housekeeping of ``reset``/``shutdown``), so ``Keithley2400(EmulatorAdapter(emulator))`` runs the
+real driver unchanged.
 
-``role`` says which source-meter of the bench it is: ``"read_source"`` forces
-its current through the routed junction (:meth:`VirtualLab.set_read_source`,
-readings from :meth:`VirtualLab.read_voltage_v`), ``"input_source"`` drives the
-routed row's field line (:meth:`VirtualLab.set_input_source`, readings from
-:meth:`VirtualLab.input_voltage_v`).
+``role`` says which source-meter of the bench it is: ``"read_source"`` forces its current through
+the routed junction (:meth:`VirtualLab.set_read_source`, readings from
+:meth:`VirtualLab.read_voltage_v`), ``"input_source"`` drives the routed row's field line
+(:meth:`VirtualLab.set_input_source`, readings from :meth:`VirtualLab.input_voltage_v`).
 
-Modelled: current sourcing (±1.05 A; a level beyond the instrument's range or
-the fixed source range is refused with -222 and changes nothing), voltage
-compliance (the reading sits at the compliance value and the compliance flag
-is raised), NPLC (0.01..10; the read source's NPLC sets the lab's noise
-bandwidth), the integration time of each reading on the virtual clock
-(NPLC / line frequency + :data:`READING_OVERHEAD_S`). Voltage sourcing is
-accepted (function, level, range, current compliance are stored and read back)
-but the lab models only current-driven junctions: turning the output on in
-voltage mode, or changing function with the output on, is refused with -221
-"Settings conflict" rather than simulated wrongly.
+Modelled: current sourcing (±1.05 A; a level beyond the instrument's range or the fixed source range
+is refused with -222 and changes nothing), voltage compliance (the reading sits at the compliance
+value and the compliance flag is raised), NPLC (0.01..10; the read source's NPLC sets the lab's
+noise bandwidth), the integration time of each reading on the virtual clock (NPLC / line frequency +
+:data:`READING_OVERHEAD_S`). Voltage sourcing is accepted (function, level, range, current
+compliance are stored and read back) but the lab models only current-driven junctions: turning the
+output on in voltage mode, or changing function with the output on, is refused with -221 "Settings
+conflict" rather than simulated wrongly.
 """
 
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 from ..scpi import ScpiEmulator, ScpiError, boolean, number
 
 #: Time a reading takes beyond its integration (A/D overhead, auto-zero), s.
 READING_OVERHEAD_S = 0.001
-#: The roles a source-meter plays on the bench.
-ROLES = ("read_source", "input_source")
+ROLES = ("read_source", "input_source")  # the roles a source-meter plays on the bench
 #: What the 2400 returns for a value it did not measure (its NAN), and on overflow.
 NOT_MEASURED, OVERFLOW = 9.91e37, 9.9e37
 #: The instruments' source limits (both models), A and V.
