@@ -153,3 +153,15 @@ def test_stopping_on_the_simulated_bench_leaves_every_output_at_zero(tmp_path, m
     assert lab.read.level_a == 0 and not lab.read.output_on
     assert lab.input.level_a == 0 and not lab.input.output_on
     assert not lab.closed and lab.coil.setpoint_a == 0 and not lab.coil.output_on
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
+    whole = run_training(TrainingConfig(**SMALL), out=tmp_path / "whole")
+    stopped = tmp_path / "stopped"
+    with pytest.raises(TrainingStopped):
+        run_training(TrainingConfig(**SMALL), out=stopped, on_trainer=stop_after(25))
+    newest = RunRecord(stopped).checkpoints()[-1]
+    newest.write_bytes(newest.read_bytes()[:100])  # a disk that lost the end of a file
+    resumed = resume_training(stopped)
+    for a, b in zip(final_weights(whole.directory), final_weights(resumed.directory), strict=True):
+        np.testing.assert_array_equal(a, b)
