@@ -38,6 +38,9 @@ def add_train_parser(sub: Any) -> None:
     train.add_argument("--resume", type=Path, metavar="DIR", help="continue the stopped run in DIR")
     train.add_argument("--mnist-file", type=Path, metavar="PATH",
                        help="MNIST as an npz (images, labels) or IDX file/folder; implies --dataset mnist")
+    train.add_argument("--csv-file", type=Path, metavar="PATH",
+                       help="a CSV of numeric features and a label column; implies --dataset csv")
+    train.add_argument("--label-column", metavar="NAME", help="the CSV's label column (default: the last)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -57,6 +60,12 @@ def build_config(args: argparse.Namespace):
         if args.dataset is None:
             data["dataset"] = "mnist"
         data["dataset_path"] = str(args.mnist_file.resolve())
+    if args.csv_file is not None:
+        if args.dataset is None:
+            data["dataset"] = "csv"
+        data["dataset_path"] = str(args.csv_file.resolve())
+    if args.label_column is not None:
+        data["label_column"] = args.label_column
     if args.method is not None:
         data["method"] = args.method
     if args.hidden is not None:
@@ -79,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         if args.resume is not None:
             overrides = [k for k in ("config", "bench", "dataset", "method", "hidden", "folds", "epochs", "seed",
-                                     "out", "mnist_file") if getattr(args, k) is not None]
+                                     "out", "mnist_file", "csv_file", "label_column") if getattr(args, k) is not None]
             if overrides:
                 raise ConfigError(f"--resume continues a run as it was configured; drop --{overrides[0].replace('_', '-')}")
             result = resume_training(args.resume, on_event=progress.update, on_trainer=lambda trainer: started.update(trainer=trainer))

@@ -106,6 +106,20 @@ def test_ctrl_c_says_how_to_resume_and_the_resume_finishes(tmp_path, monkeypatch
     assert len(list(csv.DictReader((tmp_path / "r" / "metrics.csv").open()))) == 6
 
 
+def test_any_csv_with_a_label_column(tmp_path, monkeypatch):
+    from sklearn.datasets import load_wine
+
+    monkeypatch.chdir(tmp_path)
+    wine = load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
+    wine.insert(0, "cultivar", wine.pop("cultivar").map({0: "barolo", 1: "grignolino", 2: "barbera"}))
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    assert cli.main(["train", "--no-progress", "--bench", "model", "--csv-file", "wine.csv", "--label-column",
+                     "cultivar", "--folds", "3", "--epochs", "8", "--out", "wine"]) == 0
+    summary = json.loads((tmp_path / "wine" / "summary.json").read_text())
+    assert summary["dataset"] == "csv" and summary["architecture"] == [13, 4, 3]
+    assert summary["accuracy_mean"] > 0.85
+
+
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "irises"], r"dataset.*irises"),
