@@ -119,9 +119,6 @@ class LayerReading:
     activation: np.ndarray
     derivative: np.ndarray
     exact_derivative: np.ndarray | None
-    input_a: np.ndarray
-    output_v: np.ndarray
-    derivative_v_per_a: np.ndarray
 
 
 @dataclass
@@ -185,7 +182,7 @@ class DeviceNeurons:
         dead = [d for d, flag in zip(result.device_ids, result.dead) if flag]
         if dead:
             raise DeadDeviceError(f"device {dead[0]} stopped responding (dead) during training; "
-                                  f"the run can be resumed after removing it from the bench's chip map")
+                                  f"the finished epochs are kept in the run directory")
         self.tally.measurements += int(np.size(result.output_v))
         self.tally.lab_time_s += float(result.instrument_time_s)
         return result
@@ -212,12 +209,7 @@ class DeviceNeurons:
         if self.log_measurements:
             self.tally.log.append({"layer": np.array(layer), "step": np.array(self.tally.step), "input_a": result.input_current_a[:, :batch],
                                    "output_v": output_v, "derivative_v_per_a": measured})
-        return LayerReading(activation, derivative, exact_derivative, result.input_current_a[:, :batch],
-                            output_v, measured)
-
-    def calibration_of(self, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(I0, g, V0, h)`` of a layer's devices, one entry per neuron."""
-        return self._offset_a[layer], self._gain_a[layer], self._out_offset_v[layer], self._out_scale_v[layer]
+        return LayerReading(activation, derivative, exact_derivative)
 
 
 def require_live(calibrations: dict[str, DeviceCalibration]) -> list[str]:

@@ -165,3 +165,26 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
     resumed = resume_training(stopped)
     for a, b in zip(final_weights(whole.directory), final_weights(resumed.directory), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_junction_dying_mid_run_stops_it_in_one_line_with_the_bench_safe(tmp_path, monkeypatch):
+    from mtjlab.errors import DeadDeviceError
+    from mtjlab.instruments import bench as bench_module
+    from mtjlab.instruments.sim.faults import Faults
+
+    opened = []
+    original = bench_module.Bench.open.__func__
+
+    def open_with_a_fault(cls, config, **kwargs):
+        bench = original(cls, config, **kwargs)
+        Faults.attach(bench.lab).kill_device("r0c1", "short", after=12000)  # after the calibration
+        opened.append(bench)
+        return bench
+
+    monkeypatch.setattr(bench_module.Bench, "open", classmethod(open_with_a_fault))
+    with pytest.raises(DeadDeviceError, match="r0c1 stopped responding") as caught:
+        run_training(TrainingConfig(folds=2, epochs=3, hidden=[2]), out=tmp_path / "run")
+    assert "\n" not in str(caught.value)
+    lab = opened[0].lab
+    assert lab.read.level_a == 0 and lab.input.level_a == 0 and not lab.closed
+    assert (tmp_path / "run" / "config.yaml").is_file()  # the run record of what was done stays
