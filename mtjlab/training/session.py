@@ -46,7 +46,7 @@ def resolved(config: TrainingConfig, relative_to: Path | None) -> TrainingConfig
     if bench_path is not None:
         changes["bench"] = str(bench_path.resolve())
     elif _is_replay(config.bench):
-        changes["bench"] = ",".join(str(_resolve(p, relative_to)) for p in config.bench.split(","))
+        changes["bench"] = ",".join(str(_resolve(p.strip(), relative_to)) for p in config.bench.split(","))
     if config.dataset_path is not None:
         changes["dataset_path"] = _resolve(config.dataset_path, relative_to)
     return config.model_copy(update=changes)
