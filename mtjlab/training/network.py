@@ -84,11 +84,6 @@ class Network:
     def hidden_layers(self) -> int:
         return len(self.params) // 2 - 1
 
-    @property
-    def architecture(self) -> list[int]:
-        """Layer sizes, inputs to outputs."""
-        return [self.params[0].shape[0]] + [w.shape[1] for w in self.params[0::2]]
-
     def copy(self) -> "Network":
         return Network([p.copy() for p in self.params])
 
@@ -126,9 +121,6 @@ class Network:
             grads[2 * layer], grads[2 * layer + 1] = below.T @ d, d.sum(axis=0)
             upstream = d @ self.params[2 * layer].T
         return grads
-
-    def predict(self, x: np.ndarray, activation: HiddenActivation) -> np.ndarray:
-        return self.forward(x, activation).predictions()
 
 
 def hidden_cosine(used: Sequence[np.ndarray], exact: Sequence[np.ndarray]) -> float:

@@ -84,8 +84,7 @@ class Trainer:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
-        self.batches_per_epoch = [-(-len(train) // config.batch_size) for train, _ in splits]
-        self.total_steps = sum(self.batches_per_epoch) * config.epochs
+        self.total_steps = sum(-(-len(train) // config.batch_size) for train, _ in splits) * config.epochs
         self.progress = _Progress()
 
     # -------------------------------------------------------------- control
