@@ -172,7 +172,9 @@ def test_a_run_killed_mid_epoch_resumes_losing_at_most_one_epoch(tmp_path):
     assert not list(run.rglob("*.part")) or all(p.name.startswith(".") for p in run.rglob("*.part"))
     latest = json.loads(str(record.latest_checkpoint()["meta"]))
     checkpointed = (latest["fold"]) * 6 + latest["epochs_done"]
-    assert checkpointed == len(rows_before)  # every finished epoch is in the checkpoint
+    # every finished epoch is in the checkpoint (which is written just before metrics.csv,
+    # so a kill between the two leaves the checkpoint one epoch ahead of the table)
+    assert len(rows_before) <= checkpointed <= len(rows_before) + 1
     resumed = subprocess.run([sys.executable, "-m", "mtjlab", "train", "--no-progress", "--resume", str(run)],
                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
