@@ -48,15 +48,17 @@ def _exercises(bench: Any) -> list[tuple[str, Callable[[], str]]]:
     """Harmless checks of each instrument: (role, action returning what it saw)."""
     first_device = bench.config.chip.ids()[0]
 
-    def source(adapter: Any) -> Callable[[], str]:
+    def source(role: str) -> Callable[[], str]:
         def run() -> str:
-            adapter.ramp_to(0.0, bench.limits.max_source_ramp_a_per_s)
-            return f"at 0 A, reads {adapter.measure_voltage_v():+.4g} V"
+            readouts = bench.readouts()
+            level_a = readouts.read_current_a if role == "read_source" else readouts.input_current_a
+            return f"at {level_a:g} A"
         return run
 
     def lockin() -> str:
-        x, y = bench.lockin.read_xy_v()
-        return f"sine {bench.lockin.modulation_amplitude_v:g} V rms, X {x:+.3g} V, Y {y:+.3g} V"
+        readouts = bench.readouts()
+        return (f"sine {readouts.modulation_v_rms:g} V rms, X {readouts.lockin_x_v:+.3g} V, "
+                f"Y {readouts.lockin_y_v:+.3g} V")
 
     def field() -> str:
         bench.set_field(0.0)  # closed loop onto zero field: cancels any remanence
@@ -64,13 +66,13 @@ def _exercises(bench: Any) -> list[tuple[str, Callable[[], str]]]:
 
     def switch() -> str:
         bench.route(first_device)
-        routed = bench.switch.connected
+        routed = bench.readouts().closed_relays
         bench.disconnect()
         return f"closed and opened {first_device} at {routed}"
 
     return [
-        ("read_source", source(bench.read_source)),
-        ("input_source", source(bench.input_source)),
+        ("read_source", source("read_source")),
+        ("input_source", source("input_source")),
         ("lockin", lockin),
         ("field_supply", field),
         ("gaussmeter", lambda: f"reads {bench.read_field_oe():+.4g} Oe"),

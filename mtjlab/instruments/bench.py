@@ -11,7 +11,17 @@ Everything above ``instruments`` moves outputs only through a Bench, which
 - routes a junction only with the sources at zero (break before make);
 - leaves by any path (normal exit, exception, Ctrl-C, SIGTERM, an instrument
   fault) with every output ramped to zero and off and every relay open,
-  reconnecting to an instrument whose connection dropped to do so.
+  reconnecting to an instrument whose connection dropped to do so;
+- checks the value each instrument will actually apply (as the driver formats
+  it, as the instrument rounds it), not only the value asked for;
+- after an operation that did not finish (an exception, a Ctrl-C the caller
+  caught), reads the state back from the instruments before checking the next
+  request (:mod:`.bench_recovery`).
+
+The instruments are the Bench's own: no public attribute moves an output.
+:meth:`Bench.unsafe_instruments` hands out the raw adapters for work the
+Bench does not offer; nothing the caller does through them is checked
+(docs/bench.md warns about it).
 
 Time goes through :attr:`Bench.clock`: virtual on the simulated bench, the wall
 clock on hardware.
@@ -25,15 +35,19 @@ import logging
 import math
 import signal
 import threading
-from dataclasses import asdict
+from contextlib import contextmanager
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
 
 from ..config.bench import BenchConfig
 from ..config.instrument_models import ROLES
-from ..errors import ConnectionLostError, InstrumentError, MtjlabError
+from ..errors import InstrumentError, MtjlabError, SafetyLimitError
 from .adapters import ClosedLoopField, KeithleySourceMeter, MatrixSwitch, SRSLockIn
-from .bench_state import SIGTERM_EXIT_STATUS, BenchSettings, PointReading, Terminated
+from .bench_recovery import make_everything_safe, read_back_settings
+from .bench_state import SIGTERM_EXIT_STATUS, BenchReadouts, BenchSettings, PointReading, Terminated
+from .quantise import KEITHLEY_NUMBER_FORMAT, at_most_as_sent
 from .connect import Connector
 from .limits import SafetyLimits
 from .timing import WallClock
@@ -67,18 +81,36 @@ class Bench:
         self.lab = lab
         all_sim = all(i.backend == "sim" for i in config.instruments)
         self.clock = lab.clock if all_sim else WallClock()
-        self.settings = BenchSettings()
+        self._settings = BenchSettings()
         self.identities: dict[str, str] = {}
         self._connector = Connector(config, lab, visa_library)
         self._drivers: dict[str, Any] = {}
-        self.read_source: KeithleySourceMeter | None = None
-        self.input_source: KeithleySourceMeter | None = None
-        self.lockin: SRSLockIn | None = None
-        self.field: ClosedLoopField | None = None
-        self.switch: MatrixSwitch | None = None
+        self._read_source: KeithleySourceMeter | None = None
+        self._input_source: KeithleySourceMeter | None = None
+        self._lockin: SRSLockIn | None = None
+        self._field: ClosedLoopField | None = None
+        self._switch: MatrixSwitch | None = None
         self._safe = True
+        self._unfinished = False  # an operation was cut short: the settings may be wrong
         self._outputs_on: set[str] = set()
         self._previous_handlers: dict[int, Any] = {}
+
+    # ---------------------------------------------------------------- state
+    @property
+    def settings(self) -> BenchSettings:
+        """What the Bench has set (a copy: changing it changes nothing)."""
+        return replace(self._settings)
+
+    def unsafe_instruments(self) -> SimpleNamespace:
+        """The raw adapters (read_source, input_source, lockin, field, switch): NOTHING done
+        through them is checked against the limits, ramped or tracked. For work the Bench
+        does not offer, by someone who knows the hardware; the Bench reads its state back
+        from the instruments before its next request."""
+        log.warning("raw instrument access handed out: the Bench's limits do not apply to it")
+        self._unfinished = True
+        self._arm()
+        return SimpleNamespace(read_source=self._read_source, input_source=self._input_source,
+                               lockin=self._lockin, field=self._field, switch=self._switch)
 
     # ---------------------------------------------------------------- lifetime
     @classmethod
@@ -129,46 +161,59 @@ class Bench:
         w, d, lim = self.config.wiring, self._drivers, self.limits
         want = (only or set(ROLES)) & set(d)  # only what is connected
         if "read_source" in want:
-            self.read_source = KeithleySourceMeter(d["read_source"], self.clock, name="read_source")
+            self._read_source = KeithleySourceMeter(d["read_source"], self.clock, name="read_source")
         if "input_source" in want:
-            self.input_source = KeithleySourceMeter(d["input_source"], self.clock, name="input_source",
-                                                    step_time_s=INPUT_RAMP_STEP_TIME_S)
+            self._input_source = KeithleySourceMeter(d["input_source"], self.clock, name="input_source",
+                                                     step_time_s=INPUT_RAMP_STEP_TIME_S)
         if "lockin" in want:
-            self.lockin = SRSLockIn(d["lockin"], self.clock, name="lockin")
+            self._lockin = SRSLockIn(d["lockin"], self.clock, name="lockin")
         if want & {"field_supply", "gaussmeter"} and {"field_supply", "gaussmeter"} <= d.keys():
-            self.field = ClosedLoopField(
+            self._field = ClosedLoopField(
                 d["field_supply"], d["gaussmeter"], self.clock,
                 coil_oe_per_a=w.coil_oe_per_a, remanence_oe=w.coil_remanence_oe,
                 ramp_rate_oe_per_s=lim.max_field_ramp_oe_per_s, max_current_a=lim.max_coil_current_a,
+                max_field_oe=lim.max_field_oe,
             )
         if "switch" in want:
             chip = self.config.chip
-            self.switch = MatrixSwitch(d["switch"], self.clock, rows=chip.rows, cols=chip.cols, settle_s=w.relay_settle_s)
+            self._switch = MatrixSwitch(d["switch"], self.clock, rows=chip.rows, cols=chip.cols, settle_s=w.relay_settle_s)
+
+    def _reconnect(self, roles: tuple[str, ...]) -> None:
+        """Open fresh connections for ``roles`` (after a dropped one) and rebuild their adapters."""
+        for role in roles:
+            self._drivers[role] = self._connector.open(role)
+        self._build_adapters(set(roles))
 
     def _identify(self, role: str) -> str:
-        adapter = {"read_source": self.read_source, "input_source": self.input_source, "lockin": self.lockin,
-                   "switch": self.switch}.get(role)
+        adapter = {"read_source": self._read_source, "input_source": self._input_source, "lockin": self._lockin,
+                   "switch": self._switch}.get(role)
         if adapter is not None:
             return adapter.identity
-        return self.field.supply_identity if role == "field_supply" else self.field.gaussmeter_identity
+        return self._field.supply_identity if role == "field_supply" else self._field.gaussmeter_identity
 
     def _configure(self) -> None:
         w = self.config.wiring
-        self.switch.open_all()
-        for source, compliance_v in ((self.read_source, self.limits.max_bias_v), (self.input_source, INPUT_COMPLIANCE_V)):
+        # someone may have left outputs on: a relay moves only with the sources at zero
+        self._settings = read_back_settings(self)
+        if self._settings.read_current_a or self._settings.input_current_a:
+            self._zero_sources()
+        self._switch.open_all()
+        # %g would send a compliance of 0.4999999 V as 0.5 V: never above the limit
+        bias_compliance_v = at_most_as_sent(self.limits.max_bias_v, KEITHLEY_NUMBER_FORMAT)
+        for source, compliance_v in ((self._read_source, bias_compliance_v), (self._input_source, INPUT_COMPLIANCE_V)):
             source.source_current(compliance_v=compliance_v)
             source.set_nplc(w.source_nplc)
-        self.lockin.frequency_hz = w.lockin_frequency_hz
-        self.lockin.time_constant_s = w.lockin_time_constant_s
-        self.lockin.slope_db_per_oct = w.lockin_slope_db_per_oct
-        self.lockin.modulation_amplitude_v = self.lockin.minimum_amplitude_v
-        self.settings = self._resting_settings()
+        self._lockin.frequency_hz = w.lockin_frequency_hz
+        self._lockin.time_constant_s = w.lockin_time_constant_s
+        self._lockin.slope_db_per_oct = w.lockin_slope_db_per_oct
+        self._lockin.modulation_amplitude_v = self._lockin.minimum_amplitude_v
+        self._settings = self._resting_settings()
 
     def _resting_settings(self) -> BenchSettings:
         """Everything at zero, except the lock-in's sine, which cannot go below its minimum:
         that residual modulation (5.7 uA peak for 4 mV rms into 1 kOhm) still counts
         against the input limit."""
-        minimum_v = self.lockin.minimum_amplitude_v if self.lockin is not None else 0.0
+        minimum_v = self._lockin.minimum_amplitude_v if self._lockin is not None else 0.0
         return BenchSettings(modulation_peak_a=self.limits.modulation_peak_a(minimum_v))
 
     def __enter__(self) -> "Bench":
@@ -233,61 +278,75 @@ class Bench:
                 raise InstrumentError(message)
 
     def _make_everything_safe(self) -> list[str]:
-        rate = self.limits.max_source_ramp_a_per_s
-        steps: list[tuple[str, tuple[str, ...], Callable[[], None]]] = [
-            ("input_source", ("input_source",), lambda: self.input_source.shutdown(rate)),
-            ("read_source", ("read_source",), lambda: self.read_source.shutdown(rate)),
-            ("lockin", ("lockin",), lambda: self.lockin.shutdown()),
-            ("field", ("field_supply", "gaussmeter"), lambda: self.field.zero()),
-            ("switch", ("switch",), lambda: self.switch.open_all()),
-        ]
-        failures = []
-        for name, roles, action in steps:
-            if any(role not in self._drivers for role in roles) or getattr(self, name) is None:
-                continue  # never connected: nothing of ours is on
-            try:
-                self._safely(roles, action)
-            except BaseException as exc:  # noqa: BLE001 - every instrument gets its turn
-                failures.append(f"{name}: {MtjlabError.one_line(exc) if isinstance(exc, MtjlabError) else exc!r}")
-        self.settings = self._resting_settings()
+        failures = make_everything_safe(self)
+        self._settings = self._resting_settings()
+        self._unfinished = bool(failures)  # what could not be made safe is read back next time
         self._outputs_on.clear()
         return failures
 
-    def _safely(self, roles: tuple[str, ...], action: Callable[[], None]) -> None:
-        try:
-            action()
-        except ConnectionLostError:
-            log.warning("%s: connection lost; reconnecting to make it safe", "/".join(roles))
-            for role in roles:
-                self._drivers[role] = self._connector.open(role)
-            self._build_adapters(set(roles))
-            action()
+    # --------------------------------------------------- interrupted operations
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """Around everything that moves an output: the settings are trusted again only if it ends."""
+        self._arm()
+        self._unfinished = True
+        yield
+        self._unfinished = False
+
+    def _up_to_date(self) -> None:
+        """Before checking a request: after an unfinished operation, believe the instruments."""
+        if self._unfinished:
+            log.warning("the last operation did not finish: reading the bench's state back from the instruments")
+            self._settings = read_back_settings(self)
+            self._outputs_on = {name for name, source in (("read_source", self._read_source),
+                                                          ("input_source", self._input_source))
+                                if source is not None and source.output_enabled}
+            self._unfinished = False
+
+    def _zero_sources(self) -> None:
+        """Ramp both sources to zero (before relays move)."""
+        rate = self.limits.max_source_ramp_a_per_s
+        for source in (self._input_source, self._read_source):
+            source.ramp_to(0.0, rate)  # with the output off, the level moves and nothing flows
+        self._settings.input_current_a = self._settings.read_current_a = 0.0
 
     # ------------------------------------------------------------- requests
     def set_read_current(self, current_a: float, rate_a_per_s: float | None = None) -> None:
         """Ramp the read current through the routed junction to ``current_a`` (A)."""
-        current_a = self.limits.check_read_current(current_a)
-        rate = self.limits.check_source_rate(rate_a_per_s or self.limits.max_source_ramp_a_per_s)
-        self._check_duration("read current", self.settings.read_current_a, current_a, rate, "A")
-        self._arm()
-        self._ramp(self.read_source, current_a, rate)
-        self.settings.read_current_a = current_a
+        self._up_to_date()
+        current_a = self.limits.check_read_current(self._applied_level(current_a, "read current"))
+        rate = self.limits.check_source_rate(self._rate(rate_a_per_s, self.limits.max_source_ramp_a_per_s))
+        self._check_duration("read current", self._settings.read_current_a, current_a, rate, "A")
+        with self._operation():
+            self._ramp(self._read_source, current_a, rate)
+            self._settings.read_current_a = current_a
 
     def set_input_current(self, current_a: float, rate_a_per_s: float | None = None) -> None:
         """Ramp the DC input current of the routed row's field line to ``current_a`` (A)."""
-        current_a = self.limits.check_input_current(current_a, self.settings.modulation_peak_a)
-        rate = self.limits.check_source_rate(rate_a_per_s or self.limits.max_source_ramp_a_per_s)
-        self._check_duration("input current", self.settings.input_current_a, current_a, rate, "A")
-        self._arm()
-        self._ramp(self.input_source, current_a, rate)
-        self.settings.input_current_a = current_a
+        self._up_to_date()
+        current_a = self.limits.check_input_current(self._applied_level(current_a, "input current"),
+                                                    self._settings.modulation_peak_a)
+        rate = self.limits.check_source_rate(self._rate(rate_a_per_s, self.limits.max_source_ramp_a_per_s))
+        self._check_duration("input current", self._settings.input_current_a, current_a, rate, "A")
+        with self._operation():
+            self._ramp(self._input_source, current_a, rate)
+            self._settings.input_current_a = current_a
+
+    def _applied_level(self, current_a: float, what: str) -> float:
+        """The level the source-meter will receive (finite-checked first)."""
+        return KeithleySourceMeter.applied_level(self.limits.finite(what, current_a))
+
+    @staticmethod
+    def _rate(rate: float | None, default: float) -> float:
+        return default if rate is None else rate
 
     @staticmethod
     def _check_duration(what: str, start: float, stop: float, rate: float, unit: str) -> None:
         duration_s = abs(stop - start) / rate
         if duration_s > MAX_RAMP_DURATION_S:
-            raise MtjlabError(f"refused: ramping the {what} from {start:g} to {stop:g} {unit} at {rate:g} {unit}/s "
-                              f"would take {duration_s:.3g} s (over {MAX_RAMP_DURATION_S:g} s); nothing was sent")
+            raise SafetyLimitError(f"refused: ramping the {what} from {start:g} to {stop:g} {unit} at {rate:g} "
+                                   f"{unit}/s would take {duration_s:.3g} s (over {MAX_RAMP_DURATION_S:g} s); "
+                                   f"nothing was sent")
 
     def _ramp(self, source: KeithleySourceMeter, level: float, rate: float) -> None:
         if level != 0.0 and source.name not in self._outputs_on:
@@ -296,28 +355,39 @@ class Bench:
         source.ramp_to(level, rate)
 
     def set_modulation(self, peak_a: float) -> None:
-        """Set the input modulation's peak current (A) through the modulation resistor."""
-        peak_a = self.limits.check_modulation(peak_a, self.settings.input_current_a)
+        """Set the input modulation's peak current (A) through the modulation resistor.
+
+        The sine the lock-in will really put out (its driver's format, its 2 mV
+        steps on the SR830) is what is checked and what the settings record.
+        """
+        self._up_to_date()
+        peak_a = self.limits.finite("modulation amplitude", peak_a)
+        if peak_a < 0:
+            raise SafetyLimitError(f"refused: modulation amplitude {peak_a:g} A is negative; nothing was sent")
         v_rms = peak_a * self.limits.modulation_resistor_ohm / math.sqrt(2.0)
-        if v_rms < self.lockin.minimum_amplitude_v:
-            raise MtjlabError(f"modulation of {peak_a:.3g} A needs {v_rms:.3g} V rms, below the lock-in's "
-                              f"smallest sine output of {self.lockin.minimum_amplitude_v:g} V rms")
-        self._arm()
-        self.lockin.modulation_amplitude_v = v_rms
-        self.settings.modulation_peak_a = self.limits.modulation_peak_a(self.lockin.modulation_amplitude_v)
+        if v_rms < self._lockin.minimum_amplitude_v * (1 - 1e-9):
+            raise SafetyLimitError(f"refused: a modulation of {peak_a:.3g} A needs {v_rms:.3g} V rms, below the "
+                                   f"lock-in's smallest sine output of {self._lockin.minimum_amplitude_v:g} V rms")
+        applied_v = self._lockin.applied_amplitude_v(v_rms)
+        self.limits.check_modulation(self.limits.modulation_peak_a(applied_v), self._settings.input_current_a)
+        with self._operation():
+            self._lockin.modulation_amplitude_v = applied_v
+            self._settings.modulation_peak_a = self.limits.modulation_peak_a(applied_v)
 
     def set_field(self, field_oe: float, rate_oe_per_s: float | None = None) -> None:
         """Ramp the coil to ``field_oe`` (Oe) and settle it there in closed loop."""
+        self._up_to_date()
         field_oe = self.limits.check_field(field_oe)
-        rate = self.limits.check_field_rate(rate_oe_per_s or self.limits.max_field_ramp_oe_per_s)
-        self._check_duration("field", self.settings.field_oe, field_oe, rate, "Oe")
-        self._arm()
-        self.field.ramp_rate_oe_per_s = rate
-        self.field.set_field_oe(field_oe)
-        self.settings.field_oe = field_oe
+        rate = self.limits.check_field_rate(self._rate(rate_oe_per_s, self.limits.max_field_ramp_oe_per_s))
+        self._check_duration("field", self._settings.field_oe, field_oe, rate, "Oe")
+        with self._operation():
+            self._field.ramp_rate_oe_per_s = rate
+            self._field.set_field_oe(field_oe)
+            self._settings.field_oe = field_oe
 
     def read_field_oe(self) -> float:
-        return self.field.read_field_oe()
+        """The field the gaussmeter reads (Oe)."""
+        return self._field.read_field_oe()
 
     def device_position(self, device_id: str) -> tuple[int, int]:
         """(row, col) of a device id of the chip."""
@@ -329,39 +399,72 @@ class Bench:
     def route(self, device_id: str) -> None:
         """Connect the instruments to ``device_id``, sources at zero while the relays move."""
         position = self.device_position(device_id)
-        if self.settings.routed == position:
+        self._up_to_date()
+        if self._settings.routed == position:
             return
-        read_current_a = self.settings.read_current_a
-        if self.settings.input_current_a:
-            self.set_input_current(0.0)
-        if read_current_a:
-            self.set_read_current(0.0)
-        self._arm()
-        self.switch.connect(*position)
-        self.settings.routed = position
+        read_current_a = self._settings.read_current_a
+        self._move_relays(lambda: self._switch.connect(*position))
+        self._settings.routed = position
         if read_current_a:
             self.set_read_current(read_current_a)
 
     def disconnect(self) -> None:
         """Open every relay, sources at zero first."""
-        if self.settings.input_current_a:
+        self._up_to_date()
+        read_current_a = self._settings.read_current_a
+        self._move_relays(self._switch.open_all)
+        self._settings.routed = None
+        self._settings.read_current_a = read_current_a  # restored at the next route
+
+    def _move_relays(self, move: Callable[[], None]) -> None:
+        """Bring both sources to zero, confirm it on the instruments themselves, then move the relays."""
+        if self._settings.input_current_a:
             self.set_input_current(0.0)
-        read_current_a = self.settings.read_current_a
-        if read_current_a:
+        if self._settings.read_current_a:
             self.set_read_current(0.0)
-        self.switch.open_all()
-        self.settings.routed = None
-        self.settings.read_current_a = read_current_a  # restored at the next route
+        with self._operation():
+            for source in (self._input_source, self._read_source):
+                level = source.level
+                if level != 0.0 and source.output_enabled:
+                    raise InstrumentError(f"{source.name} reads back {level:g} A where the bench set zero; "
+                                          f"the relays were not moved")
+            move()
 
     def read_point(self, settle: bool = True, lockin: bool = True) -> PointReading:
         """Wait for the lock-in to settle, then read the DC voltage and X, Y
         (``lockin=False``: the DC voltage only, with no wait; X and Y are NaN)."""
         if settle and lockin:
-            self.clock.sleep(self.lockin.settle_time_s())
-        voltage_v = self.read_source.measure_voltage_v()
-        in_compliance = self.read_source.in_compliance()
-        x_v, y_v = self.lockin.read_xy_v() if lockin else (math.nan, math.nan)
+            self.clock.sleep(self._lockin.settle_time_s())
+        voltage_v = self._read_source.measure_voltage_v()
+        in_compliance = self._read_source.in_compliance()
+        x_v, y_v = self._lockin.read_xy_v() if lockin else (math.nan, math.nan)
         return PointReading(voltage_v, x_v, y_v, in_compliance)
+
+    def lockin_settle_time_s(self) -> float:
+        """How long the lock-in's output takes to settle after a step (s)."""
+        return self._lockin.settle_time_s()
+
+    def readouts(self) -> BenchReadouts:
+        """Everything a bench display shows, read from the instruments now (moves nothing)."""
+        x_v, y_v, overload = math.nan, math.nan, False
+        try:
+            x_v, y_v = self._lockin.read_xy_v()
+        except InstrumentError:
+            overload = True  # overloaded even at the largest full scale
+        voltage_v = math.nan
+        if self._read_source.output_enabled:
+            voltage_v = self._read_source.measure_voltage_v()
+        return BenchReadouts(
+            read_current_a=self._read_source.level if self._read_source.output_enabled else 0.0,
+            junction_voltage_v=voltage_v,
+            input_current_a=self._input_source.level if self._input_source.output_enabled else 0.0,
+            modulation_v_rms=self._lockin.modulation_amplitude_v,
+            field_set_oe=self._settings.field_oe,
+            field_measured_oe=self._field.read_field_oe(),
+            lockin_x_v=x_v, lockin_y_v=y_v, lockin_overload=overload,
+            closed_relays=self._switch.read_route(),
+            lab_time_s=self.clock.now_s(),
+        )
 
     # ---------------------------------------------------------------- records
     def snapshot(self) -> dict[str, Any]:
@@ -372,12 +475,12 @@ class Bench:
                      "identity": self.identities.get(i.role, "")}
             for i in self.config.instruments
         }
-        settings = asdict(self.settings)
-        if self.lockin is not None and self._drivers:
-            settings.update(lockin_time_constant_s=self.lockin.time_constant_s,
-                            lockin_slope_db_per_oct=self.lockin.slope_db_per_oct,
-                            lockin_frequency_hz=self.lockin.frequency_hz,
-                            lockin_sensitivity_v=self.lockin.sensitivity_v)
+        settings = asdict(self._settings)
+        if self._lockin is not None and self._drivers:
+            settings.update(lockin_time_constant_s=self._lockin.time_constant_s,
+                            lockin_slope_db_per_oct=self._lockin.slope_db_per_oct,
+                            lockin_frequency_hz=self._lockin.frequency_hz,
+                            lockin_sensitivity_v=self._lockin.sensitivity_v)
         settings["source_nplc"] = w.source_nplc
         return {
             "bench": self.config.name,
@@ -395,5 +498,5 @@ class Bench:
         }
 
 
-__all__ = ["Bench", "BenchSettings", "INPUT_COMPLIANCE_V", "MAX_RAMP_DURATION_S", "PointReading",
+__all__ = ["Bench", "BenchReadouts", "BenchSettings", "INPUT_COMPLIANCE_V", "MAX_RAMP_DURATION_S", "PointReading",
            "SIGTERM_EXIT_STATUS", "Terminated"]

@@ -34,3 +34,20 @@ class BenchSettings:
     modulation_peak_a: float = 0.0
     field_oe: float = 0.0
     routed: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class BenchReadouts:
+    """What a bench display shows, read from the instruments at ``lab_time_s``."""
+
+    read_current_a: float
+    junction_voltage_v: float  # NaN with the read source off
+    input_current_a: float
+    modulation_v_rms: float
+    field_set_oe: float
+    field_measured_oe: float
+    lockin_x_v: float
+    lockin_y_v: float
+    lockin_overload: bool
+    closed_relays: tuple[int, int] | None
+    lab_time_s: float

@@ -9,6 +9,7 @@ for every caller (GUI, CLI, scripts, trainer).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 
 from ..config.bench import BenchConfig
@@ -58,10 +59,18 @@ class SafetyLimits:
         raise SafetyLimitError(f"refused: {what} {value} is beyond limits.{limit_name} = {limit}; nothing was sent")
 
     @staticmethod
-    def _finite(what: str, value: float) -> float:
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise SafetyLimitError(f"refused: {what} {value!r} is not a finite number; nothing was sent")
-        return float(value)
+    def finite(what: str, value: float) -> float:
+        """``value`` as a float; refused unless it is a finite real number (bool is not a number)."""
+        shown = repr(value) if len(repr(value)) <= 30 else repr(value)[:27] + "..."
+        try:
+            number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+        except OverflowError:  # an int beyond any float
+            number = math.inf
+        if not math.isfinite(number):
+            raise SafetyLimitError(f"refused: {what} {shown} is not a finite number; nothing was sent")
+        return number
+
+    _finite = finite
 
     def check_read_current(self, current_a: float) -> float:
         current_a = self._finite("read current", current_a)

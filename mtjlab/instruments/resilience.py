@@ -41,14 +41,42 @@ class ResilientMixin:
     retries = 2
     _depth = 0  # values() -> ask() -> write(): only the outermost call retries
 
+    _out_of_step = False  # an exchange was cut short: a reply may still be on its way
+
     def _attempt(self, command: str, action: Callable[[], T]) -> T:
         if self._depth:
             return action()
+        if self._out_of_step:
+            self.clear_interface()
         self._depth += 1
         try:
-            return self._retrying(command, action)
+            result = self._retrying(command, action)
+        except BaseException:
+            # A Ctrl-C between a query's write and its read leaves the reply
+            # pending: read next, it would answer the wrong question.
+            self._out_of_step = True
+            raise
         finally:
             self._depth -= 1
+        return result
+
+    def clear_interface(self) -> None:
+        """Discard whatever the instrument still has to say (device clear, then the read buffer).
+
+        On VISA this is ``viClear`` (GPIB selected device clear, USBTMC
+        INITIATE_CLEAR): the instrument's output queue is emptied without
+        resetting its settings. Used before the next exchange after an
+        interrupted one, and by the Bench before every shutdown.
+        """
+        connection = getattr(self.adapter, "connection", None)
+        clear = getattr(connection, "clear", None)
+        try:
+            if clear is not None:
+                clear()
+        except Exception as exc:  # noqa: BLE001 - not every interface supports a device clear
+            log.debug("%s: device clear not available: %s", self.role, exc)
+        self._flush()
+        self._out_of_step = False
 
     def _retrying(self, command: str, action: Callable[[], T]) -> T:
         reason = ""

@@ -29,8 +29,21 @@ closed loop.
    After ``max_iterations`` readings it raises InstrumentError naming the
    target and the last reading.
 
+The gaussmeter is not trusted blindly. Every steady reading is compared with
+the open-loop prediction of the coil constant for the present current (the
+equation above); a disagreement beyond ``agreement_oe + agreement_fraction *
+|prediction|`` (a probe zeroed in a field, at the wrong sensitivity, reversed,
+or a stale reply) ramps the coil back to zero and raises
+:class:`GaussmeterDisagreement`. A correction is also bounded by
+``max_field_oe``: no current is set whose open-loop field would exceed it,
+whatever the probe says.
+
 :meth:`ClosedLoopField.zero` ramps the current to zero the same way, waits
-until the measured coil current has decayed, then turns the output off.
+until the measured coil current has decayed, then turns the output off. An
+inductive load is never switched off under current: if the ramp or the
+decay cannot be confirmed (a timeout, a garbled reply), the output stays on,
+holding whatever the supply holds, and the error is raised for the caller to
+retry or report as critical.
 
 The supply is put in current mode, with its voltage limit at
 ``voltage_limit_v``, the first time a field is set; the gaussmeter reads in
@@ -47,12 +60,23 @@ from pymeasure.instruments.generic_types import SCPIMixin
 
 from ...errors import InstrumentError
 from ..interfaces import Clock
+from ..quantise import KEITHLEY_NUMBER_FORMAT, toward_zero_as_sent
 from .source_meter import DEFAULT_STEP_TIME_S, ramp_steps
 
 log = logging.getLogger(__name__)
 
 #: Voltage limit of the BOP 36-6M in current mode (its full scale), V.
 DEFAULT_VOLTAGE_LIMIT_V = 36.0
+#: Gaussmeter against the coil constant's prediction: the absolute part of the
+#: tolerated disagreement, Oe (a few probe noise widths plus the remanence's
+#: uncertainty on a calibrated coil).
+DEFAULT_AGREEMENT_OE = 3.0
+#: ... and the relative part (a coil constant calibrated to a few per cent).
+DEFAULT_AGREEMENT_FRACTION = 0.05
+
+
+class GaussmeterDisagreement(InstrumentError):
+    """The gaussmeter's reading and the coil constant's prediction disagree: one of them is wrong."""
 
 
 class ClosedLoopField:
@@ -61,15 +85,20 @@ class ClosedLoopField:
     def __init__(self, supply: Any, gaussmeter: Any, clock: Clock, *, coil_oe_per_a: float, remanence_oe: float,
                  ramp_rate_oe_per_s: float, tolerance_oe: float = 0.1, max_current_a: float,
                  settle_poll_s: float = 0.05, max_iterations: int = 20,
-                 voltage_limit_v: float = DEFAULT_VOLTAGE_LIMIT_V, step_time_s: float = DEFAULT_STEP_TIME_S) -> None:
+                 voltage_limit_v: float = DEFAULT_VOLTAGE_LIMIT_V, step_time_s: float = DEFAULT_STEP_TIME_S,
+                 max_field_oe: float = math.inf, agreement_oe: float = DEFAULT_AGREEMENT_OE,
+                 agreement_fraction: float = DEFAULT_AGREEMENT_FRACTION) -> None:
         for what, value in (("coil_oe_per_a", coil_oe_per_a), ("ramp_rate_oe_per_s", ramp_rate_oe_per_s),
+                            ("max_field_oe", max_field_oe), ("agreement_oe", agreement_oe),
                             ("tolerance_oe", tolerance_oe), ("max_current_a", max_current_a),
                             ("settle_poll_s", settle_poll_s), ("voltage_limit_v", voltage_limit_v),
                             ("step_time_s", step_time_s)):
-            if not (math.isfinite(value) and value > 0):
+            if not (value > 0 and (math.isfinite(value) or what == "max_field_oe")):
                 raise ValueError(f"field: {what} must be a positive number, not {value!r}")
-        if not math.isfinite(remanence_oe):
-            raise ValueError(f"field: remanence_oe must be a finite number, not {remanence_oe!r}")
+        if not (math.isfinite(remanence_oe) and remanence_oe >= 0):
+            raise ValueError(f"field: remanence_oe must be a finite number >= 0, not {remanence_oe!r}")
+        if not (math.isfinite(agreement_fraction) and 0 <= agreement_fraction < 1):
+            raise ValueError(f"field: agreement_fraction must be within [0, 1), not {agreement_fraction!r}")
         if int(max_iterations) < 1:
             raise ValueError(f"field: max_iterations must be at least 1, not {max_iterations!r}")
         self.supply = supply
@@ -84,6 +113,9 @@ class ClosedLoopField:
         self.max_iterations = int(max_iterations)
         self.voltage_limit_v = float(voltage_limit_v)
         self.step_time_s = float(step_time_s)
+        self.max_field_oe = float(max_field_oe)
+        self.agreement_oe = float(agreement_oe)
+        self.agreement_fraction = float(agreement_fraction)
         self._direction = 0.0  # sign of the last non-zero current driven; 0: unknown
         self._current_a = 0.0  # the set-point we last sent
         self._supply_ready = False
@@ -112,6 +144,19 @@ class ClosedLoopField:
             if current_a * direction >= 0:
                 return current_a
         return None
+
+    def predicted_field_oe(self, current_a: float, direction: float | None = None) -> float:
+        """The field (Oe) the coil constant predicts for ``current_a`` (remanence along ``direction``,
+        default: the sign of the last non-zero current)."""
+        d = self._direction if direction is None else direction
+        if current_a:
+            d = math.copysign(1.0, current_a)
+        return self.coil_oe_per_a * current_a + self.remanence_oe * d
+
+    def forget_cached_state(self) -> None:
+        """After an interrupted exchange: re-prepare both instruments before the next request."""
+        self._supply_ready = False
+        self._gaussmeter_ready = False
 
     # --------------------------------------------------------------- setup
     def _prepare_supply(self) -> None:
@@ -158,6 +203,7 @@ class ClosedLoopField:
         if start_a and not self._direction:
             self._direction = math.copysign(1.0, start_a)
         due_s = self.clock.now_s()  # steps at fixed times: bus time does not slow the ramp
+        current_a = toward_zero_as_sent(current_a, KEITHLEY_NUMBER_FORMAT)  # what the supply will hold
         for level_a, wait_s in ramp_steps(start_a, current_a, self.ramp_rate_a_per_s, self.step_time_s):
             self.supply.current_setpoint = level_a
             if level_a:
@@ -177,6 +223,8 @@ class ClosedLoopField:
         if abs(current_a) > self.max_current_a:
             raise ValueError(f"field: {field_oe:g} Oe needs {current_a:.4g} A in the coil, beyond its "
                              f"limit of {self.max_current_a:g} A")
+        if abs(field_oe) > self.max_field_oe:
+            raise ValueError(f"field: {field_oe:g} Oe is beyond the field limit of {self.max_field_oe:g} Oe")
         self._prepare_supply()
         self._prepare_gaussmeter()
         log.debug("field: to %g Oe (%.5g A)", field_oe, current_a)
@@ -196,6 +244,7 @@ class ClosedLoopField:
             previous_oe = reading_oe
             if moving:
                 continue  # the coil current is still relaxing (L/R): judge only a steady field
+            self._cross_check(reading_oe)
             error_oe = target_oe - reading_oe
             if abs(error_oe) <= self.tolerance_oe:
                 log.debug("field: %g Oe settled (reading %.4g Oe)", target_oe, reading_oe)
@@ -208,11 +257,30 @@ class ClosedLoopField:
             if abs(corrected_a) > self.max_current_a:
                 raise InstrumentError(f"field: reaching {target_oe:g} Oe (reading {reading_oe:.4g} Oe) would need "
                                       f"{corrected_a:.4g} A, beyond the coil limit of {self.max_current_a:g} A")
+            if abs(self.predicted_field_oe(corrected_a)) > self.max_field_oe:
+                raise InstrumentError(f"field: reaching {target_oe:g} Oe (reading {reading_oe:.4g} Oe) would need "
+                                      f"{corrected_a:.4g} A, whose open-loop field "
+                                      f"{self.predicted_field_oe(corrected_a):.4g} Oe is beyond the limit of "
+                                      f"{self.max_field_oe:g} Oe")
             log.debug("field: reading %.4g Oe for %g Oe: correcting to %.6g A", reading_oe, target_oe, corrected_a)
             self._ramp_current(corrected_a)
             previous_oe = None
         raise InstrumentError(f"field: did not settle within {self.tolerance_oe:g} Oe of {target_oe:g} Oe after "
                               f"{self.max_iterations} readings; last reading {reading_oe:.4g} Oe")
+
+    def _cross_check(self, reading_oe: float) -> None:
+        """A steady reading against the coil constant's prediction; on disagreement: zero, raise."""
+        predicted_oe = self.predicted_field_oe(self._current_a)
+        allowed_oe = self.agreement_oe + self.agreement_fraction * abs(predicted_oe)
+        if abs(reading_oe - predicted_oe) <= allowed_oe:
+            return
+        message = (f"field: the gaussmeter reads {reading_oe:.4g} Oe where the coil constant predicts "
+                   f"{predicted_oe:.4g} Oe at {self._current_a:.4g} A (tolerance {allowed_oe:.3g} Oe); "
+                   f"check the probe (zero, sensitivity, orientation) and the coil calibration; "
+                   f"the coil was ramped to zero")
+        log.error("%s", message)
+        self.zero()
+        raise GaussmeterDisagreement(message)
 
     def read_field_oe(self) -> float:
         """The field the gaussmeter reads (Oe)."""
@@ -223,19 +291,18 @@ class ClosedLoopField:
         """Ramp the coil to zero current at the ramp rate, let it decay (L/R), turn the supply output off.
 
         The output goes off only once the measured coil current is below half a
-        tolerance's worth (or after ``max_iterations`` polls, with a warning):
-        the supply, not a broken circuit, takes the coil's stored energy.
+        tolerance's worth: the supply, not a broken circuit, takes the coil's
+        stored energy. If that cannot be confirmed, the output stays on (the
+        supply holds the coil) and InstrumentError is raised.
         """
-        try:
-            if self.supply.output_enabled:
-                self._ramp_current(0.0)
-                self._wait_for_zero_current()
-            elif float(self.supply.current_setpoint) != 0.0:
-                self.supply.current_setpoint = 0.0  # output off: no current flows, nothing to ramp
-        finally:
+        self._supply_ready = False
+        if self.supply.output_enabled:
+            self._ramp_current(0.0)
+            self._wait_for_zero_current()
             self.supply.output_enabled = False
-            self._current_a = 0.0
-            self._supply_ready = False
+        elif float(self.supply.current_setpoint) != 0.0:
+            self.supply.current_setpoint = 0.0  # output off: no current flows, nothing to ramp
+        self._current_a = 0.0
         log.info("field: coil at zero current, supply output off")
 
     def _wait_for_zero_current(self) -> None:
@@ -246,5 +313,5 @@ class ClosedLoopField:
             measured_a = float(self.supply.current)
             if abs(measured_a) <= threshold_a:
                 return
-        log.warning("field: coil current still %.4g A after %d polls; turning the output off anyway",
-                    measured_a, self.max_iterations)
+        raise InstrumentError(f"field: the coil still carries {measured_a:.4g} A after {self.max_iterations} "
+                              f"polls at zero set-point; the supply output stays on, holding it")

@@ -30,6 +30,7 @@ from pymeasure.instruments.srs.sr830 import LIAStatus
 from ...config.instrument_models import MODELS
 from ...errors import InstrumentError
 from ..interfaces import Clock
+from ..quantise import as_sent, on_grid
 from ..timing import SETTLE_TIME_CONSTANTS, lockin_settle_time_s
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ OVERLOAD_MARGIN = 1.5
 #: LIA status bits that mean the reading cannot be trusted.
 OVERLOAD_FLAGS = LIAStatus.INPUT_OVERLOAD | LIAStatus.FILTER_OVERLOAD | LIAStatus.OUTPUT_OVERLOAD
 SLOPES_DB_PER_OCT = (6, 12, 18, 24)
+#: How pymeasure's drivers format the sine amplitude (``SLVL%0.3f``, ``SLVL %0.9e``).
+SINE_FORMAT = {"SR830": "%0.3f", "SR860": "%0.9e"}
+#: The sine amplitude's resolution, V rms (SR830 manual, SLVL: "rounded to 0.002 V";
+#: the SR860 takes the value as sent).
+SINE_RESOLUTION_V = {"SR830": 0.002, "SR860": 0.0}
 
 
 def nearest_on_log_scale(allowed: list[float], value: float) -> float:
@@ -92,7 +98,15 @@ class SRSLockIn:
         low, high = self.minimum_amplitude_v, self.maximum_amplitude_v
         if not (math.isfinite(value_v) and low * (1 - 1e-9) <= value_v <= high):
             raise ValueError(f"{self.name}: sine amplitude must be within {low:g}..{high:g} V rms, not {value_v!r}")
-        self.driver.sine_voltage = max(value_v, low)
+        self.driver.sine_voltage = self.applied_amplitude_v(value_v)
+
+    def applied_amplitude_v(self, value_v: float) -> float:
+        """The sine amplitude (V rms) the instrument puts out when asked for ``value_v``:
+        clamped to its range as the driver does, formatted as the driver sends it,
+        rounded to the instrument's resolution."""
+        low, high = self.minimum_amplitude_v, self.maximum_amplitude_v
+        sent = as_sent(min(max(value_v, low), high), SINE_FORMAT[self.model])
+        return min(max(on_grid(sent, SINE_RESOLUTION_V[self.model]), low), high)
 
     # ------------------------------------------------------------ reference
     @property

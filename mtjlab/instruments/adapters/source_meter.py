@@ -29,6 +29,7 @@ from pymeasure.instruments.keithley import Keithley2450
 
 from ...errors import InstrumentError
 from ..interfaces import Clock
+from ..quantise import KEITHLEY_NUMBER_FORMAT, at_most_as_sent, toward_zero_as_sent
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class KeithleySourceMeter:
     # ------------------------------------------------------- configuration
     def source_current(self, compliance_v: float) -> None:
         """Current source (auto source range) with voltage compliance ``compliance_v``; sense voltage."""
-        compliance_v = self._positive("voltage compliance", compliance_v, 210.0, "V")
+        compliance_v = at_most_as_sent(self._positive("voltage compliance", compliance_v, 210.0, "V"),
+                                       KEITHLEY_NUMBER_FORMAT)  # never above what was asked
         self._configure("current")
         self.driver.compliance_voltage = compliance_v
         self._compliance = compliance_v
@@ -116,7 +118,8 @@ class KeithleySourceMeter:
 
     def source_voltage(self, compliance_a: float) -> None:
         """Voltage source (auto source range) with current compliance ``compliance_a``; sense current."""
-        compliance_a = self._positive("current compliance", compliance_a, 1.05, "A")
+        compliance_a = at_most_as_sent(self._positive("current compliance", compliance_a, 1.05, "A"),
+                                       KEITHLEY_NUMBER_FORMAT)
         self._configure("voltage")
         self.driver.compliance_current = compliance_a
         self._compliance = compliance_a
@@ -167,6 +170,26 @@ class KeithleySourceMeter:
             return float(self.driver.source_current)
         return float(self.driver.source_voltage)
 
+    @staticmethod
+    def applied_level(level: float) -> float:
+        """The level the instrument receives for ``level``: as the driver formats it,
+        never larger in magnitude than asked."""
+        return toward_zero_as_sent(float(level), KEITHLEY_NUMBER_FORMAT)
+
+    @property
+    def compliance(self) -> float:
+        """The compliance (V in current mode, A in voltage mode), read from the instrument."""
+        if self._source_mode() == "current":
+            self._compliance = abs(float(self.driver.compliance_voltage))
+        else:
+            self._compliance = abs(float(self.driver.compliance_current))
+        return self._compliance
+
+    def forget_cached_state(self) -> None:
+        """After an interrupted exchange: read mode and compliance from the instrument again."""
+        self._mode = self._compliance = self._sense = None
+        self._last_voltage_v = self._last_current_a = self._last_status = None
+
     def _set_level(self, value: float) -> None:
         if self._source_mode() == "current":
             self.driver.source_current = value
@@ -177,7 +200,7 @@ class KeithleySourceMeter:
         """Move the level to ``level`` in steps no faster than ``rate_per_s`` (units/s)."""
         if not math.isfinite(level):
             raise ValueError(f"{self.name}: level must be a finite number, not {level!r}")
-        steps = ramp_steps(self.level, float(level), rate_per_s, self.step_time_s)
+        steps = ramp_steps(self.level, self.applied_level(level), rate_per_s, self.step_time_s)
         if steps:
             log.debug("%s: ramp to %g in %d steps at %g /s", self.name, level, len(steps), rate_per_s)
         # Each step is due at a fixed time from the start, so the bus time of

@@ -131,6 +131,11 @@ class ScpiEmulator:
         if replies:
             self.replies.append(";".join(replies))
 
+    def clear_output_queue(self) -> None:
+        """A device clear: pending replies are gone (one bus transaction)."""
+        self.clock.sleep(BUS_TRANSACTION_S)
+        self.replies.clear()
+
     def read(self) -> str:
         """The oldest pending reply; a read with nothing pending times out."""
         self.clock.sleep(BUS_TRANSACTION_S)
@@ -184,10 +189,11 @@ class EmulatorAdapter(Adapter):
 
     def _write(self, command: str, **kwargs) -> None:
         faults = self._faults()
-        if faults is not None:
-            faults.on_write(self, command)
+        pending = faults.on_write(self, command) if faults is not None else None
         for line in command.splitlines() or [""]:
             self.emulator.write(line)
+        if faults is not None:
+            faults.after_write(pending)
 
     def _read(self, **kwargs) -> str:
         faults = self._faults()
@@ -197,6 +203,13 @@ class EmulatorAdapter(Adapter):
 
     def flush_read_buffer(self) -> None:
         self.emulator.replies.clear()
+
+    def clear(self) -> None:
+        """Device clear (VISA ``viClear``): the instrument's pending replies are discarded."""
+        faults = self._faults()
+        if faults is not None:
+            faults.on_clear(self)
+        self.emulator.clear_output_queue()
 
     def close(self) -> None:  # the emulator has nothing to release
         pass

@@ -97,7 +97,7 @@ def test_dc_only_readings_skip_the_lockin_and_agree_with_the_timing_model(sim_co
         dc = array.measure(ids, inputs, derivative=False)
     assert np.all(np.isnan(dc.derivative_v_per_a)) and np.all(np.isfinite(full.derivative_v_per_a))
     np.testing.assert_allclose(dc.output_v, full.output_v, rtol=1e-3)
-    settle_s = 18 * bench.lockin.settle_time_s()
+    settle_s = 18 * bench.lockin_settle_time_s()
     assert full.instrument_time_s - dc.instrument_time_s == pytest.approx(settle_s, rel=0.05)
     model = ModelNeuronArray.from_bench(sim_config, noise=False)
     assert dc.instrument_time_s == pytest.approx(model.measure(ids, inputs, derivative=False).instrument_time_s,

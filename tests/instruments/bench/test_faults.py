@@ -112,6 +112,8 @@ def test_shutdown_reports_what_it_could_not_make_safe(sim_config):
     bench.route("r0c1")
     bench.set_read_current(1e-4)
     faults.timeout("read_source", count=100)  # it will never answer again
-    with pytest.raises(InstrumentError, match="could not make safe: read_source"):
+    with pytest.raises(InstrumentError, match="could not make safe: read_source") as caught:
         bench.shutdown()
-    assert bench.lab.closed == set() and not bench.lab.input.output_on  # the others were still made safe
+    assert not bench.lab.input.output_on and not bench.lab.coil.output_on  # the others were still made safe
+    # the read source may still drive its junction: its relay is not opened under that current
+    assert bench.lab.closed == {(0, 1)} and "relays left closed" in str(caught.value)

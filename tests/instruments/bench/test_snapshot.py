@@ -19,7 +19,7 @@ def test_snapshot_has_identities_settings_calibration_and_limits(bench):
     settings = snap["settings"]
     assert settings["routed"] == (2, 3) and settings["read_current_a"] == 1e-4
     # as the lock-in really set it (its sine has 2 mV steps)
-    assert settings["modulation_peak_a"] == pytest.approx(bench.limits.modulation_peak_a(bench.lockin.modulation_amplitude_v))
+    assert settings["modulation_peak_a"] == pytest.approx(bench.limits.modulation_peak_a(bench.readouts().modulation_v_rms))
     assert settings["modulation_peak_a"] == pytest.approx(2e-4, rel=0.02)
     assert settings["lockin_time_constant_s"] == pytest.approx(bench.config.wiring.lockin_time_constant_s)
     assert snap["calibration"]["coil_oe_per_a"] == bench.config.wiring.coil_oe_per_a

@@ -144,6 +144,10 @@ class LakeShore425Emulator(ScpiEmulator):
         self.autorange = True
         self.mode = (1, 0, 1)
         self.zero_offset_oe = 0.0
+        #: A probe that lies, for tests: its reading is ``probe_gain * B + probe_offset_oe``
+        #: (gain 0.5: a wrong sensitivity; -1: mounted reversed). Not changed by *RST.
+        self.probe_gain = getattr(self, "probe_gain", 1.0)
+        self.probe_offset_oe = getattr(self, "probe_offset_oe", 0.0)
 
     def push_error(self, code: int, message: str) -> None:
         self.esr |= 1 << (5 if code == UNDEFINED_HEADER.code else 4)
@@ -193,7 +197,7 @@ class LakeShore425Emulator(ScpiEmulator):
         noise = PROBE_NOISE_OE * self.rng.standard_normal()
         if self.mode[0] != 1:  # RMS / peak of the AC part: a static field shows only the noise
             return abs(noise)
-        return self.lab.field_oe() - self.zero_offset_oe + noise
+        return self.probe_gain * self.lab.field_oe() + self.probe_offset_oe - self.zero_offset_oe + noise
 
     def _field(self, argument, query):
         field_g = self.field_g()
