@@ -19,7 +19,8 @@ file (docs/physics.md and DESIGN.md):
 
 Time is virtual: emulators advance :attr:`VirtualLab.clock` by what each command
 would take on the real instrument. For tests, the lab records the largest
-current, voltage and input each device saw and the largest coil field.
+current, voltage and input each device saw and the largest coil field, and its
+:attr:`VirtualLab.monitor` checks the bench's limits at every change.
 
 The physics is evaluated lazily: each change of the conditions (routing, source
 levels, modulation, field) is appended to a timeline, and the chip answers for
@@ -41,6 +42,7 @@ from . import transport
 from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, SourceState, VirtualClock
 from .macrospin import select_branch
 from .mtj import MTJChip
+from .safety_monitor import SafetyMonitor
 
 #: Resistance of a chip's field line (ohm): a ~1 mm long, 1 um x 0.2 um Al line.
 FIELD_LINE_RESISTANCE_OHM = 50.0
@@ -80,6 +82,8 @@ class VirtualLab:
         self._setting_uses: dict[tuple, int] = {}
         self._timeline: list[Change] = [Change(0.0, self.conditions(), 0.0)]
         self._lockin_base = (0.0, 0.0)  # output the filter had fully settled to before the timeline
+        #: Checks the bench's limits at every change, independently of the Bench (safety_monitor.py).
+        self.monitor = SafetyMonitor(self)
 
     # ------------------------------------------------------------------ setters
     # Emulators change the lab only through these, so that every change enters
@@ -179,10 +183,8 @@ class VirtualLab:
         if output_on and setpoint_a:
             self.coil.last_direction = math.copysign(1.0, setpoint_a)
         target = setpoint_a if output_on else 0.0
-        # The current moves monotonically between set-points: its extremes are the ends.
-        m = self._maxima
-        m.coil_current_a = max(m.coil_current_a, abs(target), abs(self.coil.start_a))
-        m.coil_field_oe = max(m.coil_field_oe, abs(self.field_for_current(target)))
+        self._maxima.note_coil(self.coil.start_a, target, self.field_for_current(target))
+        self.monitor.check()
 
     def field_for_current(self, current_a: float) -> float:
         return self.wiring.coil_oe_per_a * current_a + self.wiring.coil_remanence_oe * self.coil.last_direction
@@ -217,11 +219,8 @@ class VirtualLab:
         if now != self._timeline[-1].conditions:
             self._timeline.append(Change(self.clock.now_s(), now))
         if now.device is not None:  # what needs no physics is recorded at once
-            row = now.device // self.chip.cols
-            device_id = self.chip.device_ids[now.device]
-            self._maxima.note(self._maxima.row_input_a, row, abs(now.input_a) + now.modulation_a)
-            if now.read_a:
-                self._maxima.note(self._maxima.device_current_a, device_id, now.read_a)
+            self._maxima.note_exposure(now, now.device // self.chip.cols, self.chip.device_ids[now.device])
+        self.monitor.check()
 
     # ----------------------------------------------------------------- physics
     def _evaluate(self) -> None:
@@ -299,6 +298,7 @@ class VirtualLab:
             if first.read_a:
                 seen = min(abs(change.dc_v), self.read.compliance_v)
                 self._maxima.note(self._maxima.device_voltage_v, device_id, seen)
+                self.monitor.junction_voltage(seen, change.time_s, device_id)
 
     @property
     def maxima(self) -> MaximaSeen:

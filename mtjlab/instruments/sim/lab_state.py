@@ -100,3 +100,15 @@ class MaximaSeen:
 
     def note(self, table: dict, key: Any, value: float) -> None:
         table[key] = max(table.get(key, 0.0), abs(float(value)))
+
+    def note_exposure(self, conditions: Conditions, row: int, device_id: str) -> None:
+        """What a routed junction and its row carry now (A): known without the chip's physics."""
+        self.note(self.row_input_a, row, abs(conditions.input_a) + conditions.modulation_a)
+        if conditions.read_a:
+            self.note(self.device_current_a, device_id, conditions.read_a)
+
+    def note_coil(self, start_a: float, target_a: float, target_field_oe: float) -> None:
+        """A new coil segment (A, Oe): the current moves monotonically from its start to its
+        target, so its extremes are the two ends."""
+        self.coil_current_a = max(self.coil_current_a, abs(target_a), abs(start_a))
+        self.coil_field_oe = max(self.coil_field_oe, abs(target_field_oe))
