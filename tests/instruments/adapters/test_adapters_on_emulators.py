@@ -48,6 +48,7 @@ def assert_rate_bounded(start, changes, t_start, rate, max_step):
 @pytest.mark.parametrize("role, model, target_a", [
     ("read_source", "Keithley2400", 3e-4), ("input_source", "Keithley2450", -2e-3), ("read_source", "Keithley2450", 2e-4),
 ])
+@pytest.mark.unsafe_lab("adapter on the emulator: a 10 V compliance on the read source, beyond max_bias_v")
 def test_ramp_moves_the_lab_no_faster_than_the_rate(lab, role, model, target_a):
     source = source_meter(lab, role, model)
     assert isinstance(source, SourceMeter)
@@ -65,6 +66,7 @@ def test_ramp_moves_the_lab_no_faster_than_the_rate(lab, role, model, target_a):
     assert state.level_a == 0.0 and not state.output_on
 
 
+@pytest.mark.unsafe_lab("adapter on the emulator: a relay closed under 100 uA to show compliance on an open circuit")
 @pytest.mark.parametrize("model", ["Keithley2400", "Keithley2450"])
 def test_compliance_on_an_open_circuit_and_not_on_a_junction(lab, model):
     source = source_meter(lab, "read_source", model)

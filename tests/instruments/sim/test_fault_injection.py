@@ -46,6 +46,7 @@ def test_retries_are_bounded(setup):
         driver.id  # noqa: B018
 
 
+@pytest.mark.unsafe_lab("driver on the emulator: the read source on at its 21 V power-on compliance")
 def test_a_dropped_connection_is_not_retried_and_a_new_connection_works(setup):
     lab, faults, emulator = setup
     driver_class = resilient(Keithley2400, role="read_source")

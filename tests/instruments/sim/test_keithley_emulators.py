@@ -46,6 +46,7 @@ def test_identity(lab, model):
     assert smu.id.startswith("KEITHLEY INSTRUMENTS") and f"MODEL {model[1].model}" in smu.id
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 @pytest.mark.parametrize("model", MODELS, ids=["2400", "2450"])
 def test_measures_the_routed_junction(lab, model):
     lab.close_relay(0, 0)
@@ -60,6 +61,7 @@ def test_measures_the_routed_junction(lab, model):
     assert smu.check_errors() == []
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 def test_2400_reading_is_five_elements_with_status(lab):
     lab.close_relay(0, 0)
     smu, _ = connect(lab, MODELS[0])
@@ -73,6 +75,7 @@ def test_2400_reading_is_five_elements_with_status(lab):
     assert resistance == pytest.approx(voltage_v / 1e-5, rel=1e-2)
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 1.5 V compliance, beyond max_bias_v")
 @pytest.mark.parametrize("model", MODELS, ids=["2400", "2450"])
 def test_open_circuit_reads_the_compliance_value(lab, model):
     smu, emulator = connect(lab, model)  # no relay closed: nothing to drive the current into
@@ -86,6 +89,7 @@ def test_open_circuit_reads_the_compliance_value(lab, model):
     assert emulator.in_compliance
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 @pytest.mark.parametrize("model", MODELS, ids=["2400", "2450"])
 def test_out_of_range_current_is_refused_and_changes_nothing(lab, model):
     smu, _ = connect(lab, model)
@@ -113,6 +117,7 @@ def test_unknown_command_queues_113_and_keeps_working(lab, model):
     assert smu.id == model[1].identity
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 @pytest.mark.parametrize("model", MODELS, ids=["2400", "2450"])
 def test_reset_turns_the_output_off_at_zero(lab, model):
     lab.close_relay(0, 0)
@@ -126,6 +131,7 @@ def test_reset_turns_the_output_off_at_zero(lab, model):
     assert smu.check_errors() == []
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 def test_shutdown_sequence_is_understood(lab, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)  # the driver's ramp pauses in wall time
     # nothing routed: each of the ramp's 30 steps is then cheap for the lab's physics
@@ -137,6 +143,7 @@ def test_shutdown_sequence_is_understood(lab, monkeypatch):
         assert smu.check_errors() == []
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 @pytest.mark.parametrize("model", MODELS, ids=["2400", "2450"])
 @pytest.mark.parametrize("nplc", [0.1, 1.0, 10.0])
 def test_a_reading_takes_its_integration_time(lab, model, nplc):
@@ -157,6 +164,7 @@ def test_nplc_out_of_range_is_refused(lab):
     assert int(smu.next_error[0]) == -222 and lab.nplc == 1.0
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the input source switched on and off at 2 mA in one step, past the ramp rate")
 @pytest.mark.parametrize("model", MODELS, ids=["2400", "2450"])
 def test_input_source_role_drives_the_field_line(lab, model):
     lab.close_relay(0, 0)
@@ -195,6 +203,7 @@ def test_role_is_checked(lab):
         Keithley2400Emulator(lab, "gate_source")
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
 def test_fixed_sense_range_overflows(lab):
     smu, _ = connect(lab, MODELS[0])  # open circuit: the reading sits at the 2 V compliance
     source_current(smu, 1e-5, compliance_v=2.0)

@@ -16,6 +16,7 @@ def lab():
     return VirtualLab(load_default_bench())
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the read source on with a 2 V compliance")
 def test_nothing_routed_means_nothing_flows(lab):
     lab.set_read_source(level_a=1e-4, output_on=True, compliance_v=2.0)
     voltage, in_compliance = lab.read_voltage_v()
@@ -25,6 +26,7 @@ def test_nothing_routed_means_nothing_flows(lab):
     assert lab.input_current_a() == 0.0
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: a 2 V read compliance and a 3 mA input step")
 def test_routed_device_reads_the_chip(lab):
     lab.close_relay(0, 0)
     lab.set_read_source(level_a=1e-4, output_on=True, compliance_v=2.0)
@@ -37,6 +39,7 @@ def test_routed_device_reads_the_chip(lab):
     assert lab.maxima.row_input_a[0] == pytest.approx(3e-3 + lab.modulation_peak_a())
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the read source on at its 21 V power-on compliance")
 def test_lockin_reads_the_derivative_after_settling(lab):
     lab.close_relay(0, 1)
     lab.set_read_source(level_a=1e-4, output_on=True)
@@ -49,6 +52,7 @@ def test_lockin_reads_the_derivative_after_settling(lab):
     assert abs(y_rms) < 1e-3 * abs(x_rms)
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: 21 V read compliance and a 4 mA input step")
 def test_lockin_output_follows_the_filter_step_response(lab):
     lab.close_relay(0, 1)
     lab.set_read_source(level_a=1e-4, output_on=True)
@@ -65,6 +69,7 @@ def test_lockin_output_follows_the_filter_step_response(lab):
     assert (one_tau - before) / (after - before) == pytest.approx(fraction, rel=1e-6)
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the coil stepped to 0.2 A and switched off under current")
 def test_coil_field_follows_l_over_r_with_remanence(lab):
     tau = lab.wiring.coil_inductance_h / lab.wiring.coil_resistance_ohm
     k, rem = lab.wiring.coil_oe_per_a, lab.wiring.coil_remanence_oe
@@ -79,6 +84,7 @@ def test_coil_field_follows_l_over_r_with_remanence(lab):
     assert lab.maxima.coil_field_oe == pytest.approx(k * 0.2 + rem)
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the read source on at its 21 V power-on compliance")
 def test_everything_safe_only_when_all_is_off_and_open(lab):
     assert lab.everything_safe()
     lab.close_relay(1, 1)
@@ -98,6 +104,7 @@ def _hysteretic_lab():
     return lab
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: 1 mA input steps with no wait, 21 V read compliance")
 def test_pending_changes_follow_the_whole_history_in_order():
     """Evaluated lazily or step by step, a junction's hysteresis sees every step."""
     finals = []
@@ -115,6 +122,7 @@ def test_pending_changes_follow_the_whole_history_in_order():
     assert finals[0] == pytest.approx(finals[1], rel=1e-12)
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: a 2 V read compliance across a junction that opens")
 def test_a_junction_that_dies_mid_run_reads_open(lab):
     lab.close_relay(0, 0)
     lab.set_read_source(level_a=1e-4, output_on=True, compliance_v=2.0)
@@ -125,6 +133,7 @@ def test_a_junction_that_dies_mid_run_reads_open(lab):
     assert lab.chip.devices.dead_kind[1] == 0  # its neighbours live on
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the coil stepped to 0.2 A")
 def test_the_coil_field_is_exactly_constant_once_settled(lab):
     lab.set_coil(0.2, True)
     lab.clock.sleep(41 * lab.coil_tau_s)
@@ -133,6 +142,7 @@ def test_the_coil_field_is_exactly_constant_once_settled(lab):
     assert lab.field_oe() == first == lab.wiring.coil_oe_per_a * 0.2 + lab.wiring.coil_remanence_oe
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the read source on at its 21 V power-on compliance")
 def test_a_long_coil_ramp_is_answered_by_its_turning_points_only(monkeypatch):
     """A ramp's many steps cost a few chip calls, and the junction ends as step by step."""
     finals = []

@@ -76,6 +76,7 @@ def test_sr830_time_constant_slope_frequency_phase(lab):
     assert int(lockin.ask("*ESR?")) == 0
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the read source on at its 21 V power-on compliance")
 def test_sr830_reads_the_lab_after_settling(lab):
     lockin = sr830(lab)
     routed(lab)
@@ -96,6 +97,7 @@ def test_sr830_reads_the_lab_after_settling(lab):
     assert lockin.lia_status == LIAStatus.NO_ERROR
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: the read source on at its 21 V power-on compliance")
 def test_sr830_overload_saturates_and_sets_the_status_bit(lab):
     lockin = sr830(lab)
     routed(lab)
@@ -110,6 +112,7 @@ def test_sr830_overload_saturates_and_sets_the_status_bit(lab):
     assert lockin.lia_status == LIAStatus.NO_ERROR
 
 
+@pytest.mark.unsafe_lab("lab setters driven directly: a relay closed under a 0.14 V sine, 21 V read compliance")
 def test_sr860_settings_and_readings(lab):
     lockin = SR860(EmulatorAdapter(SR860Emulator(lab)))
     lockin.sine_voltage = 0.14
@@ -136,6 +139,7 @@ def field_pair(lab):
     return supply, meter
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the coil supply switched on at 1.5 A in one step")
 def test_kepco_drives_the_coil_and_the_gaussmeter_reads_it(lab):
     supply, meter = field_pair(lab)
     k, rem, tau = lab.wiring.coil_oe_per_a, lab.wiring.coil_remanence_oe, lab.coil_tau_s
@@ -164,6 +168,7 @@ def test_kepco_refuses_an_out_of_range_current(lab):
     assert [int(e[0]) for e in errors] == [-222]
 
 
+@pytest.mark.unsafe_lab("emulator protocol: the coil stepped to -2 A and its supply switched off under current")
 def test_output_off_lets_the_field_decay_to_the_remanence(lab):
     supply, meter = field_pair(lab)
     supply.operating_mode = "CURR"
