@@ -39,10 +39,21 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Float = Annotated[float, BeforeValidator(_not_bool)]
+def _float_in_range(value: Any) -> Any:
+    """Refuse booleans, and integers beyond a float's range (``10**400``) as not finite."""
+    value = _not_bool(value)
+    if isinstance(value, int) and value.bit_length() > 1023:
+        raise PydanticCustomError("finite_number", "must be a finite number")
+    return value
+
+
+Float = Annotated[float, BeforeValidator(_float_in_range)]
 """A float that rejects booleans (strings like ``1e-4`` from YAML are accepted)."""
 Int = Annotated[int, BeforeValidator(_not_bool)]
 """An int that rejects booleans."""
+
+SEED_MAX = 2**32 - 1
+"""Largest seed: numpy's legacy generators and scikit-learn take seeds in 0..2**32 - 1."""
 
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
 """Model config shared by every config model."""
@@ -64,7 +75,7 @@ class InstrumentConfig(BaseModel):
     model: ModelName = Field(description="Instrument model; must suit the role.")
     backend: Literal["sim", "visa"] = Field("sim", description="sim = emulator, visa = real.")
     address: str | None = Field(None, description="VISA resource, e.g. GPIB0::24::INSTR.")
-    timeout_s: Float = Field(5.0, gt=0, description="I/O timeout, seconds.")
+    timeout_s: Float = Field(5.0, gt=0, le=600, description="I/O timeout, seconds (<= 10 min).")
 
     @field_validator("address")
     @classmethod
@@ -89,21 +100,22 @@ class WiringConfig(BaseModel):
     """How the instruments are connected to the chip and the coil."""
 
     model_config = STRICT
-    modulation_resistor_ohm: Float = Field(1000.0, gt=0, description="Lock-in sine output -> "
+    modulation_resistor_ohm: Float = Field(1000.0, gt=0, le=1e9, description="Lock-in sine output -> "
                                            "field line resistor, ohm: I_mod,peak = V_rms*sqrt(2)/R.")
-    coil_oe_per_a: Float = Field(100.0, gt=0, description="Coil constant, oersted per ampere.")
-    coil_inductance_h: Float = Field(0.05, gt=0, description="Coil inductance L, henry.")
-    coil_resistance_ohm: Float = Field(2.0, gt=0, description="Coil resistance R, ohm.")
-    coil_remanence_oe: Float = Field(0.5, description="Remanent field at zero coil current, Oe.")
+    coil_oe_per_a: Float = Field(100.0, gt=0, le=1e5, description="Coil constant, oersted per ampere.")
+    coil_inductance_h: Float = Field(0.05, gt=0, le=100, description="Coil inductance L, henry.")
+    coil_resistance_ohm: Float = Field(2.0, gt=0, le=1e4, description="Coil resistance R, ohm.")
+    coil_remanence_oe: Float = Field(0.5, ge=0, le=1000, description="Remanent field at zero coil "
+                                      "current, Oe: a magnitude, along the last driven direction.")
     bias_field_angle_deg: Float = Field(0.0, ge=-360, le=360, description="In-plane angle of the"
                                         " coil field from the junctions' easy axis, degrees.")
     lockin_frequency_hz: Float = Field(1013.0, gt=0, description="Modulation frequency, hertz.")
-    lockin_time_constant_s: Float = Field(0.03, gt=0, description="Lock-in time constant, s.")
+    lockin_time_constant_s: Float = Field(0.03, gt=0, le=3e4, description="Lock-in time constant, s.")
     lockin_slope_db_per_oct: Literal[6, 12, 18, 24] = Field(24, description="Filter slope, dB/oct.")
     source_nplc: Float = Field(1.0, ge=0.01, le=10, description="Source-meter integration time, "
                                "in power-line cycles.")
     line_frequency_hz: Float = Field(50.0, description="Mains frequency, 50 or 60 hertz.")
-    relay_settle_s: Float = Field(0.005, ge=0, description="Switch relay settling time, seconds.")
+    relay_settle_s: Float = Field(0.005, ge=0, le=10, description="Switch relay settling time, seconds.")
 
     @field_validator("line_frequency_hz")
     @classmethod
@@ -120,30 +132,30 @@ class ChipPhysics(BaseModel):
     """
 
     model_config = STRICT
-    seed: Int = Field(2026, description="Seed of the per-device draws.")
-    resistance_p_ohm: Float = Field(1000.0, gt=0, description="Parallel-state resistance R_P, ohm.")
+    seed: Int = Field(2026, ge=0, le=SEED_MAX, description="Seed of the per-device draws.")
+    resistance_p_ohm: Float = Field(1000.0, gt=0, le=1e9, description="Parallel-state resistance R_P, ohm.")
     resistance_p_rel_spread: Float = Field(0.08, ge=0, lt=1, description="Lognormal sigma of R_P.")
-    tmr0: Float = Field(1.2, gt=0, description="Zero-bias TMR ratio (R_AP - R_P)/R_P.")
+    tmr0: Float = Field(1.2, gt=0, le=10, description="Zero-bias TMR ratio (R_AP - R_P)/R_P.")
     tmr0_rel_spread: Float = Field(0.06, ge=0, lt=1, description="Lognormal sigma of TMR0.")
-    tmr_half_bias_v: Float = Field(0.4, gt=0, description="Vh in TMR(V)=TMR0/(1+(V/Vh)^2), volt.")
-    anisotropy_field_oe: Float = Field(30.0, gt=0, description="Anisotropy field Hk, oersted.")
+    tmr_half_bias_v: Float = Field(0.4, gt=0, le=10, description="Vh in TMR(V)=TMR0/(1+(V/Vh)^2), volt.")
+    anisotropy_field_oe: Float = Field(30.0, gt=0, le=1e5, description="Anisotropy field Hk, oersted.")
     anisotropy_field_rel_spread: Float = Field(0.10, ge=0, lt=1, description="Sigma of Hk.")
-    reference_angle_deg: Float = Field(90.0, description="Reference-layer angle phi_p, degrees.")
-    reference_angle_spread_deg: Float = Field(2.0, ge=0, description="Normal sigma of phi_p, deg.")
-    offset_field_oe: Float = Field(2.0, description="Neel coupling offset field, oersted.")
-    offset_field_spread_oe: Float = Field(1.0, ge=0, description="Normal sigma of offset, Oe.")
-    field_line_oe_per_ma: Float = Field(5.0, gt=0, description="Field-line constant kappa, "
+    reference_angle_deg: Float = Field(90.0, ge=-360, le=360, description="Reference-layer angle phi_p, degrees.")
+    reference_angle_spread_deg: Float = Field(2.0, ge=0, le=180, description="Normal sigma of phi_p, deg.")
+    offset_field_oe: Float = Field(2.0, ge=-1e4, le=1e4, description="Neel coupling offset field, oersted.")
+    offset_field_spread_oe: Float = Field(1.0, ge=0, le=1e4, description="Normal sigma of offset, Oe.")
+    field_line_oe_per_ma: Float = Field(5.0, gt=0, le=1e3, description="Field-line constant kappa, "
                                         "oersted per milliampere, per crossbar row.")
     field_line_rel_spread: Float = Field(0.05, ge=0, lt=1, description="Lognormal sigma of kappa.")
-    stability_factor: Float = Field(2000.0, gt=0, description="Delta at nominal Hk and T.")
-    temperature_k: Float = Field(300.0, gt=0, description="Temperature, kelvin.")
-    attempt_time_s: Float = Field(1e-9, gt=0, description="Neel-Brown attempt time, seconds.")
-    dwell_time_s: Float = Field(0.01, gt=0, description="Time at each input point, seconds.")
-    flicker_noise_hooge: Float = Field(1e-9, ge=0, description="Normalised 1/f noise S_V*f/V^2.")
+    stability_factor: Float = Field(2000.0, gt=0, le=1e7, description="Delta at nominal Hk and T.")
+    temperature_k: Float = Field(300.0, gt=0, le=1000, description="Temperature, kelvin.")
+    attempt_time_s: Float = Field(1e-9, gt=0, le=1, description="Neel-Brown attempt time, seconds.")
+    dwell_time_s: Float = Field(0.01, gt=0, le=1000, description="Time at each input point, seconds.")
+    flicker_noise_hooge: Float = Field(1e-9, ge=0, le=1, description="Normalised 1/f noise S_V*f/V^2.")
     dead_probability: Float = Field(0.0, ge=0, le=1, description="Chance a junction is dead.")
     dead_short_fraction: Float = Field(0.5, ge=0, le=1, description="Share of dead that short.")
-    short_resistance_ohm: Float = Field(20.0, gt=0, description="Shorted junction, ohm.")
-    open_resistance_ohm: Float = Field(1e9, gt=0, description="Open junction, ohm.")
+    short_resistance_ohm: Float = Field(20.0, gt=0, le=1e9, description="Shorted junction, ohm.")
+    open_resistance_ohm: Float = Field(1e9, gt=0, le=1e15, description="Open junction, ohm.")
     dead_devices: dict[str, Literal["short", "open"]] = Field(
         default_factory=dict, description="Devices forced dead: id -> short | open.")
 
@@ -206,8 +218,8 @@ class LimitsConfig(BaseModel):
     max_read_current_a: Float = Field(3e-4, gt=0, description="Read (junction) current, ampere.")
     max_input_current_a: Float = Field(0.02, gt=0, description="Input field-line current, A.")
     max_field_oe: Float = Field(200.0, gt=0, description="Coil field magnitude, oersted.")
-    max_field_ramp_oe_per_s: Float = Field(100.0, gt=0, description="Field ramp rate, Oe/s.")
-    max_source_ramp_a_per_s: Float = Field(0.01, gt=0, description="Source ramp rate, A/s.")
+    max_field_ramp_oe_per_s: Float = Field(100.0, gt=0, le=1e5, description="Field ramp rate, Oe/s.")
+    max_source_ramp_a_per_s: Float = Field(0.01, gt=0, le=10, description="Source ramp rate, A/s.")
     max_coil_current_a: Float = Field(3.0, gt=0, description="Coil supply current, ampere.")
     max_modulation_v_rms: Float = Field(1.0, gt=0, description="Lock-in sine output, volt rms.")
 
@@ -298,6 +310,10 @@ class BenchConfig(BaseModel):
             fail(("limits", "max_coil_current_a"), f"needs {_g(coil_v)} V across the coil "
                  f"(wiring.coil_resistance_ohm), above the {supply.name}'s own range of "
                  f"{_g(supply.max_voltage_v)} V", lim.max_coil_current_a)
+        if w.coil_remanence_oe >= lim.max_field_oe:
+            fail(("wiring", "coil_remanence_oe"), "must be below limits.max_field_oe = "
+                 f"{_g(lim.max_field_oe)} Oe: the coil would hold a field beyond the limit at zero current",
+                 w.coil_remanence_oe)
         reach = w.coil_oe_per_a * lim.max_coil_current_a
         if lim.max_field_oe > reach:
             fail(("limits", "max_field_oe"), f"above what the coil can reach: wiring.coil_oe_per_a"

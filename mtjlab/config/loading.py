@@ -7,7 +7,6 @@ Every failure raises :class:`~mtjlab.errors.ConfigError` with a single-line mess
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -20,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from mtjlab.config.bench import BenchConfig
 from mtjlab.config.training import TrainingConfig
-from mtjlab.errors import ConfigError
+from mtjlab.errors import ConfigError, MtjlabError
+from mtjlab.safe_files import CONFIG_MAX_BYTES, check_regular_file, decode_text, read_bytes
 
 PathLike = str | os.PathLike[str]
 KINDS: dict[str, type[BaseModel]] = {"bench": BenchConfig, "training": TrainingConfig}
@@ -46,23 +46,62 @@ _SIMPLE_REASONS = {
 _BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
            "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
 _NO_GOT = {"missing", "extra_forbidden"}
+_INT_TAG = "tag:yaml.org,2002:int"
+
+#: Deepest nesting of a YAML document (every mapping, list and value counts one level).
+#: Bench and training files are five levels deep; PyYAML composes recursively, so
+#: a bound far below Python's recursion limit turns a 20 000-level file into a message.
+MAX_YAML_DEPTH = 64
+#: Largest size of a document once its aliases are followed, in characters of its
+#: values plus one per node. A file without aliases is at most CONFIG_MAX_BYTES, so
+#: twice that admits any harmless reuse of an anchor, while a 400-byte "billion
+#: laughs" (which expands to billions) is refused at once.
+MAX_YAML_EXPANDED = 2 * CONFIG_MAX_BYTES
+#: Longest integer a config file may write: Python refuses to convert integers of
+#: more than 4300 digits at all. Shorter ones reach the schema, which names the
+#: field and its bound (a float field reads 10**400 as inf and refuses it).
+MAX_INT_DIGITS = 4000
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _render(value: Any, budget: int) -> str:
+    """YAML-flavoured text of ``value``, stopping soon after ``budget`` characters.
+
+    A config value may be a huge string or a structure with thousands of items;
+    only its beginning is ever shown, so only its beginning is rendered.
+    """
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, str):
+        return repr(value[: budget + 1])
+    if isinstance(value, int):
+        # str() of an int of more than 4300 digits raises; its length says enough
+        return str(value) if value.bit_length() < 1000 else f"about 10**{int(value.bit_length() * 0.30103)}"
+    if isinstance(value, (dict, list, tuple)):
+        items = value.items() if isinstance(value, dict) else value
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        parts, used = [], 0
+        for item in items:
+            if used > budget:
+                parts.append("...")
+                break
+            if isinstance(value, dict):
+                key, inner = item
+                text = f"{_render(key, budget - used)}: {_render(inner, budget - used)}"
+            else:
+                text = _render(item, budget - used)
+            parts.append(text)
+            used += len(text) + 2
+        return opening + ", ".join(parts) + closing
+    return str(value)[: budget + 1]
+
+
 def show_value(value: Any, limit: int = 60) -> str:
     """A short one-line rendering of a user value, YAML-flavoured (true, null, 'text')."""
-    if value is None or isinstance(value, bool):
-        text = {None: "null", True: "true", False: "false"}[value]
-    elif isinstance(value, str):
-        text = repr(value)
-    elif isinstance(value, (dict, list, tuple)):
-        text = json.dumps(value, default=str)
-    else:
-        text = str(value)
-    text = _one_line(text)
+    text = _one_line(_render(value, limit))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -110,48 +149,125 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
     return _one_line(f"{source}: {path}: {reason}{got}")
 
 
-def _check_duplicate_keys(node: yaml.Node | None, source: str, seen: set[int]) -> None:
-    """Refuse a mapping that repeats a key (safe_load would silently keep the last one)."""
-    if node is None or id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-                if key_node.value in keys:
-                    raise ConfigError(f"{source}: line {key_node.start_mark.line + 1}: "
-                                      f"duplicate key {key_node.value!r}")
-                keys.add(key_node.value)
-            _check_duplicate_keys(value_node, source, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _check_duplicate_keys(item, source, seen)
+class _Refused(Exception):
+    """A YAML document refused before construction (message without the file name)."""
 
 
-def read_yaml_mapping(path: PathLike) -> dict[str, Any]:
-    """Read ``path`` with ``yaml.safe_load`` and return its top-level mapping."""
-    source = os.fspath(path)
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents nested deeper than :data:`MAX_YAML_DEPTH`.
+
+    PyYAML composes nodes recursively: without this bound a file of 20 000 ``[``
+    ends in a RecursionError instead of a message.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self._depth >= MAX_YAML_DEPTH:
+            mark = self.peek_event().start_mark
+            raise _Refused(f"line {mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Refuse alias bombs, recursive aliases, duplicate keys and integers too long to convert.
+
+    The size of a node is one plus its scalar text plus the sizes of its children,
+    counted through aliases; memoised per node, so the check is linear in the file
+    even when the expansion is exponential (a "billion laughs" document).
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, path: tuple[str, ...]) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _Refused(f"line {node.start_mark.line + 1}: an alias refers to the node that "
+                           "contains it (a recursive structure)")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.ScalarNode):
+            total += len(node.value)
+            if node.tag == _INT_TAG and len(node.value.lstrip("+-").replace("_", "")) > MAX_INT_DIGITS:
+                where = ".".join(path) or "top level"
+                raise _Refused(f"line {node.start_mark.line + 1}: {where}: an integer of {len(node.value)} "
+                               f"characters (more than {MAX_INT_DIGITS} digits)")
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, (*path, str(i))) for i, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    # safe_load would silently keep the last of two equal keys
+                    if key_node.value in keys:
+                        raise _Refused(f"line {key_node.start_mark.line + 1}: "
+                                       f"duplicate key {show_value(key_node.value)}")
+                    keys.add(key_node.value)
+                name = key_node.value[:40] if isinstance(key_node, yaml.ScalarNode) else "?"
+                total += size(key_node, path) + size(value_node, (*path, name))
+        open_nodes.discard(key)
+        if total > MAX_YAML_EXPANDED:
+            raise _Refused(f"line {node.start_mark.line + 1}: anchors and aliases expand to more than "
+                           f"{MAX_YAML_EXPANDED:,} characters (an alias bomb?); write the values out")
+        sizes[key] = total
+        return total
+
+    size(root, ())
+
+
+def parse_yaml_text(text: str, source: str) -> Any:
+    """The document of YAML ``text`` (safe tags only, bounded depth and alias expansion).
+
+    Any problem raises :class:`~mtjlab.errors.ConfigError` ``<source>: <where>: <why>``.
+    """
+    loader = _BoundedLoader(text)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{source}: is a folder, not a file") from None
-    except PermissionError:
-        raise ConfigError(f"{source}: permission denied") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{source}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(_one_line(f"{source}: cannot read file ({exc.strerror})")) from None
-    try:
-        data = yaml.safe_load(text)
-        _check_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), source, set())
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node)
+        return loader.construct_document(node)
+    except _Refused as exc:
+        raise ConfigError(_one_line(f"{source}: {exc}")) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         why = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
-        raise ConfigError(_one_line(f"{source}: {where}not valid YAML ({why})")) from None
+        raise ConfigError(_one_line(f"{source}: {where}not valid YAML ({str(why)[:200]})")) from None
+    except (ValueError, OverflowError, TypeError) as exc:  # e.g. a timestamp like 2024-13-45
+        raise ConfigError(_one_line(f"{source}: not valid YAML ({str(exc)[:200]})")) from None
+    except RecursionError:  # not expected past the depth bound; never a traceback
+        raise ConfigError(f"{source}: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: PathLike, *, what: str = "a bench or training file", max_bytes: int = CONFIG_MAX_BYTES,
+              source: str | None = None, error_class: type[MtjlabError] = ConfigError) -> Any:
+    """The YAML document of ``path``: a regular UTF-8 file below ``max_bytes``, parsed safely."""
+    source = os.fspath(path) if source is None else source
+    data = read_bytes(path, what=what, max_bytes=max_bytes, source=source, error_class=error_class)
+    text = decode_text(data, source, error_class)
+    try:
+        return parse_yaml_text(text, source)
+    except ConfigError as exc:
+        if error_class is ConfigError:
+            raise
+        raise error_class(exc.one_line()) from None
+
+
+def read_yaml_mapping(path: PathLike) -> dict[str, Any]:
+    """Read ``path`` (a bench or training file) and return its top-level mapping."""
+    source = os.fspath(path)
+    data = read_yaml(path)
     if data is None:
         raise ConfigError(f"{source}: file is empty (expected a mapping of fields)")
     if not isinstance(data, dict):
@@ -244,6 +360,9 @@ def resolve_bench_path(ref: str, relative_to: PathLike | None = None,
         candidate = Path(relative_to) / candidate
     if candidate.is_file():
         return candidate
+    if candidate.exists():  # a folder, a pipe or a device: say so rather than "not found"
+        check_regular_file(candidate, what="a bench file", max_bytes=CONFIG_MAX_BYTES,
+                           source=f"{source}: bench: {ref}", error_class=ConfigError)
     if ref in default_names():
         return default_path(ref)
     raise ConfigError(f"{source}: bench: file not found and not a packaged default "

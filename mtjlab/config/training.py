@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from mtjlab.config.bench import STRICT, Float, Int, fail
+from mtjlab.config.bench import SEED_MAX, STRICT, Float, Int, fail
 
 HiddenSize = Annotated[Int, Field(ge=1, le=4096)]
 """Neurons in one hidden MTJ layer."""
@@ -22,9 +22,9 @@ class OptimiserConfig(BaseModel):
 
     model_config = STRICT
     name: Literal["sgd", "adam"] = Field("adam", description="SGD with momentum, or Adam.")
-    learning_rate: Float = Field(0.05, gt=0, description="Step size (dimensionless).")
+    learning_rate: Float = Field(0.05, gt=0, le=100, description="Step size (dimensionless).")
     momentum: Float = Field(0.9, ge=0, lt=1, description="SGD momentum / Adam beta1.")
-    weight_decay: Float = Field(0.0, ge=0, description="L2 weight decay coefficient.")
+    weight_decay: Float = Field(0.0, ge=0, le=100, description="L2 weight decay coefficient.")
     schedule: Literal["constant", "cosine", "step"] = Field(
         "constant", description="Learning-rate schedule over the epochs.")
 
@@ -34,7 +34,8 @@ class TrainingConfig(BaseModel):
 
     model_config = STRICT
     kind: Literal["training"] = Field("training", description="File kind; always 'training'.")
-    name: str = Field("iris", description="Run name, used in the run directory name.")
+    name: str = Field("iris", max_length=100, description="Run name, used in the run directory "
+                      "name (at most 100 characters: file systems limit a name to 255 bytes).")
     dataset: Literal["iris", "digits", "mnist", "csv"] = Field(
         "iris", description="iris and digits ship with scikit-learn; mnist and csv need a path.")
     dataset_path: Path | None = Field(None, description="IDX/npz (mnist) or CSV file.")
@@ -44,22 +45,23 @@ class TrainingConfig(BaseModel):
     method: Literal["analog", "numeric", "model", "nominal", "perturbation", "offline"] = Field(
         "analog", description="How neuron derivatives are obtained.")
     optimiser: OptimiserConfig = Field(default_factory=OptimiserConfig)
-    epochs: Int = Field(15, ge=1, description="Passes over the training set per fold.")
-    batch_size: Int = Field(8, ge=1, description="Samples per weight update.")
-    folds: Int = Field(5, ge=2, description="k of k-fold cross-validation.")
-    seed: Int = Field(0, description="Seed of splits, initial weights and shuffling.")
+    epochs: Int = Field(15, ge=1, le=100_000, description="Passes over the training set per fold.")
+    batch_size: Int = Field(8, ge=1, le=1_000_000, description="Samples per weight update.")
+    folds: Int = Field(5, ge=2, le=1000, description="k of k-fold cross-validation.")
+    seed: Int = Field(0, ge=0, le=SEED_MAX, description="Seed of splits, initial weights and shuffling "
+                      "(0..2**32-1, what numpy and scikit-learn take).")
     pre_activation_limit: Float = Field(
         1.25, gt=0, le=10, description="Largest |z| a hidden neuron receives (calibrated units): its input "
         "I = I0 + z g must stay inside the bench's safe range for every device (docs/training.md, eq. N1).")
     max_neurons_per_device: Int = Field(
-        16, ge=1, description="How many neurons one device may serve when the network has more neurons "
+        16, ge=1, le=4096, description="How many neurons one device may serve when the network has more neurons "
         "than the chip has live devices.")
     finite_difference_step_a: Float = Field(
         2e-4, gt=0, le=0.01, description="Input step h (A) of the numeric method: dV/dI = (V(I+h) - V(I-h)) / 2h.")
     perturbation_size: Float = Field(
-        0.05, gt=0, description="Weight perturbation c of the perturbation (SPSA) method (weight units).")
+        0.05, gt=0, le=100, description="Weight perturbation c of the perturbation (SPSA) method (weight units).")
     train_samples: Int | None = Field(
-        None, ge=1, description="Instead of k-fold: the first N samples train, the rest validate "
+        None, ge=1, le=1_000_000_000, description="Instead of k-fold: the first N samples train, the rest validate "
         "(a fixed split, e.g. MNIST's).")
     log_measurements: bool = Field(True, description="Keep every step's inputs, outputs and derivatives "
                                    "in the run's measurements/ folder.")

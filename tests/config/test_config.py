@@ -136,6 +136,22 @@ BAD_BENCH = [
     ("nan", setv("wiring.coil_remanence_oe", float("nan")), "wiring.coil_remanence_oe",
      "finite"),
     ("kind-training", setv("kind", "training"), "kind", "must be bench"),
+    ("negative-remanence", setv("wiring.coil_remanence_oe", -0.5), "wiring.coil_remanence_oe",
+     "must be >= 0 (got -0.5)"),
+    ("remanence-beyond-field-limit", setv("wiring.coil_remanence_oe", 250.0), "wiring.coil_remanence_oe",
+     "must be below limits.max_field_oe = 200 Oe"),
+    ("huge-int-level", setv("limits.max_field_oe", 10**400), "limits.max_field_oe", "finite"),
+    ("timeout-a-day", setv("instruments.3.timeout_s", 86400), "instruments.3.timeout_s", "must be <= 600"),
+    ("coil-inductance-absurd", setv("wiring.coil_inductance_h", 1e300), "wiring.coil_inductance_h",
+     "must be <= 100"),
+    ("time-constant-absurd", setv("wiring.lockin_time_constant_s", 1e9), "wiring.lockin_time_constant_s",
+     "must be <= 30000"),
+    ("ramp-absurd", setv("limits.max_field_ramp_oe_per_s", 1e300), "limits.max_field_ramp_oe_per_s",
+     "must be <= 100000"),
+    ("chip-seed-negative", setv("chip.physics.seed", -1), "chip.physics.seed", "must be >= 0"),
+    ("chip-seed-huge", setv("chip.physics.seed", 10**30), "chip.physics.seed", "must be <= 4.29497e+09"),
+    ("temperature-absurd", setv("chip.physics.temperature_k", 1e6), "chip.physics.temperature_k",
+     "must be <= 1000"),
 ]
 
 BAD_TRAINING = [
@@ -156,6 +172,11 @@ BAD_TRAINING = [
     ("label-not-csv", setv("label_column", "y"), "label_column", "only used with dataset csv"),
     ("path-with-iris", setv("dataset_path", "x.csv"), "dataset_path", "not used"),
     ("kind-bench", setv("kind", "bench"), "kind", "must be training"),
+    ("seed-negative", setv("seed", -1), "seed", "must be >= 0 (got -1)"),
+    ("seed-huge", setv("seed", 10**30), "seed", "must be <= 4.29497e+09"),
+    ("seed-huger", setv("seed", 10**1500), "seed", "(got about 10**1500)"),
+    ("epochs-absurd", setv("epochs", 10**12), "epochs", "must be <= 100000"),
+    ("name-too-long", setv("name", "x" * 5000), "name", "at most 100 characters"),
 ]
 
 RAW = [
@@ -168,6 +189,17 @@ RAW = [
     ("duplicate-key", "kind: bench\nname: a\nname: b\n", "line 3", "duplicate key 'name'"),
     ("python-tag", "kind: !!python/object/apply:os.system [echo hi]\n", "line 1",
      "not valid YAML"),
+    ("alias-bomb", "kind: bench\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")), "",
+     "anchors and aliases expand to more than"),
+    ("recursive-alias", "kind: bench\nx: &a [1, *a]\n", "line 2", "recursive structure"),
+    ("deep-flow", "kind: bench\nx: " + "[" * 20000 + "]" * 20000 + "\n", "line 2",
+     "nested more than 64 levels deep"),
+    ("deep-block", "kind: bench\nx:\n" + "".join(" " * n + "- \n" for n in range(100)), "",
+     "nested more than 64 levels deep"),
+    ("int-too-long", "kind: bench\nlimits: {max_field_oe: 1" + "0" * 5000 + "}\n", "limits.max_field_oe",
+     "more than 4000 digits"),
+    ("bad-date", "kind: bench\nname: 2024-13-45\n", "", "not valid YAML (month must be in 1..12)"),
 ]
 
 
@@ -348,3 +380,47 @@ def test_default_path_and_bench_resolution(tmp_path: Path) -> None:
     assert resolve_bench_path("mine.yaml", relative_to=tmp_path) == local
     with pytest.raises(ConfigError, match=r"^run\.yaml: bench: file not found"):
         resolve_bench_path("absent.yaml", relative_to=tmp_path, source="run.yaml")
+
+
+def test_a_harmless_alias_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "kind: training\nbench: model\nname: &n shared\noptimiser: &o {name: sgd}\nhidden: &h [4]\n"
+    name = _write(tmp_path, monkeypatch, text)
+    training = load_training(name)
+    assert training.name == "shared" and training.optimiser.name == "sgd" and training.hidden == [4]
+
+
+def test_error_messages_never_render_a_huge_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = ", ".join(["*big"] * 300)
+    text = f"kind: bench\nbig: &big '{'x' * 5000}'\nname: [{items}]\n"
+    name = _write(tmp_path, monkeypatch, text)
+    with pytest.raises(ConfigError) as info:
+        load_bench(name)
+    assert len(str(info.value)) < 200, str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "too-large", "utf16", "latin1", "nul"])
+def test_files_that_are_not_small_utf8_text_are_refused_without_reading_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    import os
+
+    from mtjlab.safe_files import CONFIG_MAX_BYTES
+
+    monkeypatch.chdir(tmp_path)
+    path = FILE
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would block forever without a writer
+    elif kind == "device":
+        path = "/dev/zero"
+    elif kind == "too-large":
+        with open(path, "wb") as stream:
+            stream.truncate(CONFIG_MAX_BYTES + 1)  # sparse: costs no disk
+    else:
+        content = {"utf16": "kind: bench\n".encode("utf-16"), "latin1": "name: café\n".encode("latin-1"),
+                   "nul": b"kind: bench\n\x00\x00"}[kind]
+        Path(path).write_bytes(content)
+    reason = {"fifo": "named pipe", "device": "character device", "too-large": "larger than the 1 MiB limit",
+              "utf16": "UTF-16", "latin1": "not UTF-8", "nul": "NUL bytes"}[kind]
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: ") and reason in str(info.value), str(info.value)
+    assert "\n" not in str(info.value)
