@@ -10,15 +10,20 @@ message names the file and what is wrong.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
-import zipfile
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import ConfigError, DataFileError
+from ..safe_files import (DATASET_BINARY_MAX_BYTES, DATASET_CSV_MAX_BYTES, decode_text, describe_size, open_regular,
+                          read_bytes)
+from .records import read_npz
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,11 @@ IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (n, rows, columns)
 IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension (n,)
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"  # an npz is a zip archive, whatever its name
+_NPY_MAGIC = b"\x93NUM"  # a lone .npy array
+#: Largest magnitude of a feature value. Standardising squares the values, so up
+#: to about 1e154 would still be finite; no measured or tabulated feature comes
+#: near 1e30, and a value beyond it is a unit mistake or a corrupt file.
+FEATURE_MAX_ABS = 1e30
 
 
 @dataclass(frozen=True)
@@ -91,40 +101,32 @@ def load_dataset(name: str, path: str | Path | None = None, label_column: str | 
 def load_mnist(path: Path) -> Dataset:
     """MNIST from an npz (``images``, ``labels``), an IDX images file, or a folder of IDX files."""
     if path.is_dir():
-        images, labels = _idx_folder(path)
-    elif path.suffix == ".npz" or _head(path, 4) == _ZIP_MAGIC:
-        images, labels = _mnist_npz(path)
-    else:
-        images = _read_idx(path, IDX_IMAGES_MAGIC)
-        labels = _read_idx(_labels_beside(path), IDX_LABELS_MAGIC)
-    return _mnist(path, images, labels)
+        return _mnist(path, *_idx_folder(path))
+    with _open(path) as stream:
+        head = stream.read(4)
+        stream.seek(0)
+        if path.suffix in (".npz", ".npy") or head == _ZIP_MAGIC or head.startswith(_NPY_MAGIC):
+            return _mnist(path, *_mnist_npz(path, stream))
+        if head[:2] != _GZIP_MAGIC and path.suffix != ".gz" and len(head) == 4:
+            # say so now rather than after reading a large file that is not MNIST
+            _check_magic(path, head, IDX_IMAGES_MAGIC)
+        images = _read_idx(path, IDX_IMAGES_MAGIC, stream)
+    return _mnist(path, images, _read_idx(_labels_beside(path), IDX_LABELS_MAGIC))
 
 
-def _head(path: Path, size: int) -> bytes:
-    """The first ``size`` bytes of a file (fewer if it is shorter)."""
-    try:
-        with path.open("rb") as stream:
-            return stream.read(size)
-    except OSError as exc:
-        raise _fail(path, f"cannot read ({_why(exc)})") from None
+def _open(path: Path) -> BinaryIO:
+    """An MNIST file opened for reading once it is a regular file within the size limit."""
+    return open_regular(path, what="an MNIST file", max_bytes=DATASET_BINARY_MAX_BYTES)
 
 
-def _mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _mnist_npz(path: Path, stream: BinaryIO) -> tuple[np.ndarray, np.ndarray]:
     """The ``images`` and ``labels`` arrays of an npz; pickles are refused (they can run code)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):  # a lone .npy array loads as an ndarray
-            raise _fail(path, "is a single .npy array, not an npz with 'images' and 'labels'")
-        with data:
-            missing = [k for k in ("images", "labels") if k not in data.files]
-            if missing:
-                raise _fail(path, f"npz has no {missing[0]!r} array (has: {', '.join(data.files) or 'none'}); "
-                                  "save it with np.savez(path, images=..., labels=...)")
-            return np.asarray(data["images"]), np.asarray(data["labels"])
-    except DataFileError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _fail(path, f"not a readable npz file ({_why(exc)})") from None
+    arrays = read_npz(stream, str(path), max_array_bytes=DATASET_BINARY_MAX_BYTES)
+    missing = [k for k in ("images", "labels") if k not in arrays]
+    if missing:
+        raise _fail(path, f"npz has no {missing[0]!r} array (has: {', '.join(arrays) or 'none'}); "
+                          "save it with np.savez(path, images=..., labels=...)")
+    return np.asarray(arrays["images"]), np.asarray(arrays["labels"])
 
 
 def _mnist(path: Path, images: np.ndarray, labels: np.ndarray) -> Dataset:
@@ -164,32 +166,52 @@ def _digit_labels(path: Path, labels: np.ndarray) -> np.ndarray:
     return values
 
 
-def _idx_bytes(path: Path) -> bytes:
-    """A whole IDX file, gunzipped when its first bytes or its .gz suffix say it is gzip."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, f"cannot read ({_why(exc)})") from None
+def _idx_bytes(path: Path, stream: BinaryIO | None = None) -> bytes:
+    """A whole IDX file, gunzipped when its first bytes or its .gz suffix say it is gzip.
+
+    Reading and unpacking both stop past DATASET_BINARY_MAX_BYTES: a small gzip
+    file can otherwise unpack into more memory than the machine has.
+    """
+    limit = DATASET_BINARY_MAX_BYTES
+    if stream is None:
+        raw = read_bytes(path, what="an MNIST file", max_bytes=limit)
+    else:
+        try:
+            raw = stream.read(limit + 1)
+        except OSError as exc:
+            raise _fail(path, f"cannot read ({_why(exc)})") from None
+        if len(raw) > limit:
+            raise _fail(path, "grew past the size limit for an MNIST file while it was read")
     if raw[:2] != _GZIP_MAGIC and path.suffix != ".gz":
         return raw
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unpacked:
+            data = unpacked.read(limit + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise _fail(path, f"not a readable gzip file ({_why(exc)}); download it again") from None
+    if len(data) > limit:
+        raise _fail(path, f"unpacks to more than the {describe_size(limit)} limit for an MNIST file")
+    return data
 
 
-def _read_idx(path: Path, magic: int) -> np.ndarray:
-    """An IDX array of unsigned bytes; the magic's low byte is the number of dimensions."""
-    data = _idx_bytes(path)
-    kind, dims = ("images", 3) if magic == IDX_IMAGES_MAGIC else ("labels", 1)
+def _check_magic(path: Path, data: bytes, magic: int) -> None:
+    """Refuse a file whose first four bytes are not the IDX ``magic``."""
     found = int.from_bytes(data[:4], "big")
     if len(data) < 4 or found != magic:
+        kind = "images" if magic == IDX_IMAGES_MAGIC else "labels"
         raise _fail(path, f"not an IDX {kind} file (magic 0x{found:08x}, expected 0x{magic:08x})")
+
+
+def _read_idx(path: Path, magic: int, stream: BinaryIO | None = None) -> np.ndarray:
+    """An IDX array of unsigned bytes; the magic's low byte is the number of dimensions."""
+    data = _idx_bytes(path, stream)
+    kind, dims = ("images", 3) if magic == IDX_IMAGES_MAGIC else ("labels", 1)
+    _check_magic(path, data, magic)
     header = 4 + 4 * dims
     if len(data) < header:
         raise _fail(path, f"truncated: {len(data)} bytes, shorter than the IDX header of {header}")
     shape = tuple(int.from_bytes(data[4 + 4 * k:8 + 4 * k], "big") for k in range(dims))
-    size = int(np.prod(shape))
+    size = math.prod(shape)  # Python integers: four 32-bit sizes cannot overflow
     if len(data) - header < size:
         raise _fail(path, f"truncated: the header says {shape[0]} {kind} ({' x '.join(map(str, shape))} bytes) "
                           f"but the file holds {len(data) - header}; download it again")
@@ -234,19 +256,20 @@ def load_csv(path: Path, label_column: str | None) -> Dataset:
 
     if path.is_dir():
         raise _fail(path, "is a folder; give the CSV file itself")
+    text = decode_text(read_bytes(path, what="a CSV dataset", max_bytes=DATASET_CSV_MAX_BYTES), str(path))
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
         raise _fail(path, "is empty; a CSV needs a header line and rows") from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError is a ValueError
-        raise _fail(path, f"not a readable CSV file ({_why(exc)})") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise _fail(path, f"not a readable CSV file ({_why(exc)[:200]})") from None
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if frame.empty:
         raise _fail(path, "has a header but no data rows")
     label = label_column if label_column is not None else columns[-1]
     if label not in columns:
-        raise _fail(path, f"no label column {label!r} (columns: {', '.join(columns)})")
+        raise _fail(path, f"no label column {label!r} (columns: {', '.join(columns)[:200]})")
     features = frame.drop(columns=[label])
     if features.shape[1] == 0:
         raise _fail(path, f"has only the label column {label!r}; it needs at least one feature column")
@@ -256,15 +279,28 @@ def load_csv(path: Path, label_column: str | None) -> Dataset:
     missing = frame.isna().to_numpy()
     if missing.any():
         row, col = map(int, np.argwhere(missing)[0])
-        raise _fail(path, f"data row {row + 1}, column {columns[col]!r} is empty; fill or remove it")
+        raise _fail(path, f"data row {row + 1}, column {columns[col]!r} is empty or NaN; fill or remove it")
+    values = features.to_numpy(np.float64)
+    _check_features(path, values, list(features.columns))
     # Sorting the raw values keeps numeric labels in numeric order (2 before 10).
     raw = frame[label]
-    values = raw.to_numpy() if pd.api.types.is_numeric_dtype(raw) else raw.astype(str).to_numpy()
-    classes, labels = np.unique(values, return_inverse=True)
+    labels_raw = raw.to_numpy() if pd.api.types.is_numeric_dtype(raw) else raw.astype(str).to_numpy()
+    classes, labels = np.unique(labels_raw, return_inverse=True)
     if len(classes) < 2:
         raise _fail(path, f"label column {label!r} has only one class ({classes[0]}); it needs at least 2")
-    return Dataset(path.stem, features.to_numpy(np.float64), labels.astype(np.int64).ravel(),
-                   tuple(str(c) for c in classes), str(path))
+    return Dataset(path.stem, values, labels.astype(np.int64).ravel(), tuple(str(c) for c in classes), str(path))
+
+
+def _check_features(path: Path, values: np.ndarray, columns: list[str]) -> None:
+    """Refuse inf and values beyond FEATURE_MAX_ABS, naming the first bad row and column."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(values) <= FEATURE_MAX_ABS)  # also true for NaN and inf
+    if bad.any():
+        row, col = map(int, np.argwhere(bad)[0])
+        value = values[row, col]
+        why = "is not a finite number" if not np.isfinite(value) else f"is beyond +/-{FEATURE_MAX_ABS:g}"
+        raise _fail(path, f"data row {row + 1}, column {columns[col]!r} {why} (got {value:g}); "
+                          "features must be finite measured values")
 
 
 # ----------------------------------------------------------------------- splits

@@ -20,12 +20,13 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..config import TrainingConfig, load_bench, load_default_bench, resolve_bench_path
-from ..errors import MtjlabError
+from ..errors import ConfigError, DataFileError, MtjlabError
 from ..experiments.calibration import write_calibration
 from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
 from .methods import make_method
 from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally, calibrate, map_neurons, require_live
-from .records import RunRecord, load_npz, new_run_dir
+from .optimisers import make_optimiser
+from .records import RunRecord, from_json_array, new_run_dir
 from .trainer import Trainer, TrainingEvent
 
 log = logging.getLogger(__name__)
@@ -119,24 +120,85 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
 
 def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] | None = None,
                     on_trainer: Callable[[Trainer], None] | None = None) -> RunResult:
-    """Continue a stopped or killed run from its newest checkpoint."""
+    """Continue a stopped or killed run from its newest checkpoint.
+
+    Every file of the run directory is checked before anything is measured; a
+    missing or damaged one is refused in one line naming it (never a silent
+    restart from scratch), and so is a config.yaml edited to fewer epochs or
+    folds than the run has already done.
+    """
     from ..config import load_training
 
     record = RunRecord.open(run_dir)
     if (record.directory / "summary.json").exists():
         raise MtjlabError(f"{run_dir}: this run has finished (summary.json exists); nothing to resume")
-    config = load_training(record.directory / "config.yaml")
+    config_path = record.directory / "config.yaml"
+    config = load_training(config_path)
+    record.check_files()
     dataset, splits = load_data(config)
-    checkpoint = record.latest_checkpoint()
-    saved = load_npz(record.directory / "calibration.npz")
+    found = record.readable_checkpoint(_fits(config, dataset))
+    if found is not None:
+        _check_progress(config, splits, config_path, *found)
+    sweep = _saved_sweep(record)
+    started = time.perf_counter()
+    with open_array(config) as (array, _snapshot):
+        unknown = sorted(set(sweep.devices) - set(array.device_ids))
+        if unknown:
+            raise DataFileError(f"{record.directory / 'calibration.npz'}: device {unknown[0]!r} is not on "
+                                f"the run's bench ({config.bench})")
+        tally = MeasurementTally(int(sweep.output_v.size), sweep.instrument_time_s)
+        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record)
+        return _train(trainer, config, dataset, neurons, record, started, found, on_event, on_trainer)
+
+
+def _fits(config: TrainingConfig, dataset: Dataset) -> Callable[[dict[str, np.ndarray], str], None]:
+    """A check that a checkpoint's weights and optimiser states have this run's architecture."""
+    sizes = [dataset.n_features, *config.hidden, dataset.n_classes]
+    shapes = [shape for n_in, n_out in zip(sizes, sizes[1:]) for shape in ((n_in, n_out), (n_out,))]
+
+    def fits(arrays: dict[str, np.ndarray], source: str) -> None:
+        for name in ("network", "baseline"):
+            found = [arrays[f"{name}.{i}"].shape if f"{name}.{i}" in arrays else None for i in range(len(shapes))]
+            if found != shapes:
+                raise DataFileError(f"{source}: its {name} weights do not fit the network "
+                                    f"{'-'.join(map(str, sizes))} of config.yaml")
+        for name in ("optimiser", "baseline_optimiser"):
+            state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(name + "/")}
+            try:  # a throwaway optimiser: load_state checks every key, shape and type
+                make_optimiser(config.optimiser, shapes).load_state(state)
+            except DataFileError as exc:
+                raise DataFileError(f"{source}: {name}: {exc.one_line()}") from None
+    return fits
+
+
+def _check_progress(config: TrainingConfig, splits: list[tuple[np.ndarray, np.ndarray]], config_path: Path,
+                    path: Path, checkpoint: dict[str, np.ndarray]) -> None:
+    """Refuse a config.yaml edited to fewer epochs or folds than the checkpoint has done."""
+    meta = from_json_array(checkpoint["meta"])
+    done = max([meta["epochs_done"], *(int(row["epoch"]) for row in meta["history"])])
+    if done > config.epochs:
+        raise ConfigError(f"{config_path}: epochs: {config.epochs} is below the {done} epochs this run has "
+                          f"already done ({path.name}); set it back to {done} or more to resume")
+    if meta["fold"] >= len(splits) or len(meta["fold_results"]) > len(splits):
+        raise ConfigError(f"{config_path}: folds: {len(splits)} is fewer than this run has already "
+                          f"reached ({path.name}); set it back to resume")
+
+
+def _saved_sweep(record: RunRecord) -> CalibrationSweep:
+    """The calibration sweep of a run, refused in one line if it cannot calibrate every live device."""
+    saved = record.calibration_sweep()
+    path = record.directory / "calibration.npz"
     sweep = CalibrationSweep(tuple(str(d) for d in saved["devices"]), saved["input_a"], saved["output_v"],
                              saved["derivative_v_per_a"], tuple(str(d) for d in saved["dead"]),
                              float(saved["instrument_time_s"]))
-    started = time.perf_counter()
-    with open_array(config) as (array, _snapshot):
-        tally = MeasurementTally(int(sweep.output_v.size), sweep.instrument_time_s)
-        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record)
-        return _train(trainer, config, dataset, neurons, record, started, checkpoint, on_event, on_trainer)
+    try:
+        with np.errstate(all="raise"):
+            fitted = sweep.fit()
+        if not all(np.isfinite(list(dataclasses.astuple(c))).all() for c in fitted.values()):
+            raise FloatingPointError("a calibration is not finite")
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        raise DataFileError(f"{path}: damaged (its sweep gives no calibration: {str(exc)[:80]})") from None
+    return sweep
 
 
 def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], array: Any,
@@ -155,20 +217,25 @@ def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarr
 
 
 def _train(trainer: Trainer, config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons,
-           record: RunRecord, started: float, checkpoint: dict[str, np.ndarray] | None,
+           record: RunRecord, started: float, found: tuple[Path, dict[str, np.ndarray]] | None,
            on_event: Callable[[TrainingEvent], None] | None,
            on_trainer: Callable[[Trainer], None] | None) -> RunResult:
-    """Run the trainer, then write the summary and the learning curves."""
+    """Run the trainer (from the checkpoint ``found``, if any), then write the summary and the learning curves."""
     if on_event is not None:
         trainer.subscribe(on_event)
     if on_trainer is not None:
         on_trainer(trainer)
-    prior_wall_s = 0.0
-    if checkpoint is not None:
-        from .records import from_json_array
-
-        prior_wall_s = float(from_json_array(checkpoint["meta"]).get("wall_time_s", 0.0))
-    outcome = trainer.run(checkpoint)
+    path, checkpoint = found if found is not None else (None, None)
+    prior_wall_s = float(from_json_array(checkpoint["meta"])["wall_time_s"]) if checkpoint is not None else 0.0
+    restored: list[bool] = []
+    trainer.subscribe(lambda event: restored.append(True) if event.kind == "started" else None)
+    try:
+        outcome = trainer.run(checkpoint)
+    except MtjlabError as exc:
+        if path is None or restored:
+            raise
+        # raised while the trainer restored the checkpoint: say which file did not fit
+        raise DataFileError(f"{path}: {exc.one_line()}") from None
     summary = summarise(config, dataset, neurons, outcome, trainer, record.directory,
                         prior_wall_s + (time.perf_counter() - started))
     record.write_json("summary.json", summary)

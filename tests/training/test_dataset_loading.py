@@ -118,3 +118,79 @@ def test_standardiser_uses_the_training_part_only():
     scaler = Standardiser.fit(train)
     np.testing.assert_allclose(scaler.transform(train), [[-1, 0], [1, 0]])
     np.testing.assert_allclose(scaler.transform(np.array([[5.0, 7.0]])), [[3.0, 2.0]])
+
+
+# --------------------------------------------------------------- hostile files
+def _npz_declaring(path, shape):
+    """An npz whose 'images' header claims ``shape`` (uint8) while holding ten bytes: a bomb."""
+    import zipfile
+
+    header = f"{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * (117 - len(header)) + "\n"
+    npy = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + bytes(10)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("images.npy", npy)
+        archive.writestr("labels.npy", npy)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("inf.csv", "a,b,label\n1,inf,0\n2,3,1\n", "data row 1, column 'b' is not a finite number (got inf)"),
+    ("e999.csv", "a,b,label\n1,2,0\n2,1e999,1\n", "data row 2, column 'b' is not a finite number"),
+    ("huge.csv", "a,b,label\n1,1e308,0\n2,3,1\n", "data row 1, column 'b' is beyond +/-1e+30 (got 1e+308)"),
+    ("nan.csv", "a,label\n1,0\nnan,1\n", "data row 2, column 'a' is empty or NaN"),
+    ("utf16.csv", "a,label\n1,0\n2,1\n".encode("utf-16"), "is UTF-16 text"),
+    ("latin1.csv", "a,label\n1,caf\xe9\n2,b\n".encode("latin-1"), "not UTF-8 text"),
+    ("lone.npz", None, "is a single .npy array"),
+    ("bomb.npz", None, "its arrays unpack to more than 512 MiB"),
+    ("object.npz", None, "holds Python objects"),
+    ("nan.npz", None, "image pixels must be finite"),
+])
+def test_non_finite_huge_and_misencoded_data_are_refused_at_load(tmp_path, name, content, message):
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif name == "lone.npz":
+        with path.open("wb") as stream:
+            np.save(stream, np.zeros((2, 784)))
+    elif name == "bomb.npz":
+        _npz_declaring(path, (10**9, 784))
+    elif name == "object.npz":
+        np.savez(path, images=np.array([None, 1], dtype=object), labels=np.arange(2))
+    else:
+        np.savez(path, images=np.full((2, 28, 28), np.nan), labels=np.arange(2))
+    with pytest.raises(DataFileError) as caught:
+        load_dataset("csv" if name.endswith(".csv") else "mnist", path)
+    assert message in str(caught.value) and str(caught.value).startswith(f"{path}: "), str(caught.value)
+
+
+def test_a_gzip_bomb_stops_at_the_size_limit(tmp_path, monkeypatch):
+    from mtjlab.training import datasets
+
+    monkeypatch.setattr(datasets, "DATASET_BINARY_MAX_BYTES", 1 << 20)  # the same check, at 1 MiB
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(path, "wb") as stream:
+        stream.write(struct.pack(">IIII", 0x803, 10**5, 28, 28) + bytes(4 << 20))
+    with pytest.raises(DataFileError, match="unpacks to more than the 1 MiB limit"):
+        load_dataset("mnist", path)
+
+
+@pytest.mark.parametrize("kind", ["csv", "mnist"])
+@pytest.mark.parametrize("what", ["fifo", "device", "too large"])
+def test_pipes_devices_and_oversized_files_are_refused_before_reading(tmp_path, kind, what):
+    import os
+
+    from mtjlab.safe_files import DATASET_BINARY_MAX_BYTES, DATASET_CSV_MAX_BYTES
+
+    path = tmp_path / ("data.csv" if kind == "csv" else "data.npz")
+    if what == "fifo":
+        os.mkfifo(path)
+    elif what == "device":
+        path = "/dev/zero"
+    else:
+        with open(path, "wb") as stream:  # sparse: no disk is used
+            stream.truncate((DATASET_CSV_MAX_BYTES if kind == "csv" else DATASET_BINARY_MAX_BYTES) + 1)
+    reason = {"fifo": "named pipe", "device": "character device", "too large": "limit for"}[what]
+    with pytest.raises(DataFileError, match=reason):
+        load_dataset(kind, path)
