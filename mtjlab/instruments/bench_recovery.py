@@ -21,7 +21,7 @@ Two situations need the instruments' own word rather than the Bench's memory:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import ConnectionLostError, MtjlabError
 from .bench_state import BenchSettings
@@ -46,6 +46,8 @@ def clear_interfaces(bench: "Bench") -> None:
                 clear()
             except Exception as exc:  # noqa: BLE001 - a dead link shows up at its first real use
                 log.warning("%s: could not clear the interface: %s", role, exc)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                _defer(bench, exc)
     for adapter in (bench._read_source, bench._input_source, bench._field):
         if adapter is not None:
             adapter.forget_cached_state()
@@ -88,12 +90,23 @@ def _attempts(bench: "Bench", roles: tuple[str, ...], action: Callable[[], None]
                         clear()
             action()
             return
-        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - a Ctrl-C here must not stop the ramp-down
+        except (KeyboardInterrupt, SystemExit) as exc:  # a Ctrl-C or SIGTERM waits for the ramp-down
+            _defer(bench, exc)
+            last = exc
+            log.warning("%s: interrupted while making it safe; finishing first", "/".join(roles))
+            continue
+        except Exception as exc:  # noqa: BLE001 - every attempt gets its turn
             last = exc
             log.warning("%s: attempt %d of %d to make it safe failed: %s", "/".join(roles), attempt + 1,
                         SHUTDOWN_ATTEMPTS, exc)
     assert last is not None
     raise last
+
+
+def _defer(bench: "Bench", interrupt: BaseException) -> None:
+    """Keep the first Ctrl-C or SIGTERM that arrives during a shutdown: raised once it is over."""
+    if bench._deferred_interrupt is None:
+        bench._deferred_interrupt = interrupt
 
 
 def _describe(exc: BaseException) -> str:
@@ -103,20 +116,23 @@ def _describe(exc: BaseException) -> str:
 def _sources_confirmed_off(bench: "Bench") -> list[str]:
     """Each source not confirmed, by reading it back, at zero with its output off."""
     unconfirmed = []
-    for name, source in (("input_source", bench._input_source), ("read_source", bench._read_source)):
-        if source is None or name not in bench._drivers:
+    for name in ("input_source", "read_source"):
+        if getattr(bench, f"_{name}") is None or name not in bench._drivers:
             continue
-        try:
-            def check(source: Any = source) -> tuple[float, bool]:
-                return source.level, source.output_enabled
+        state: list[tuple[float, bool]] = []
 
-            state: list[tuple[float, bool]] = []
-            _attempts(bench, (name,), lambda: state.append(check()))
-            level, on = state[-1]
-            if level != 0.0 or on:
-                unconfirmed.append(f"{name} at {level:g} with output {'on' if on else 'off'}")
+        def read_back(name: str = name) -> None:
+            source = getattr(bench, f"_{name}")  # looked up each time: a reconnect replaces it
+            state.append((source.level, source.output_enabled))
+
+        try:
+            _attempts(bench, (name,), read_back)
         except BaseException as exc:  # noqa: BLE001 - unknown is not confirmed
             unconfirmed.append(f"{name} unreadable ({_describe(exc)})")
+            continue
+        level, on = state[-1]
+        if level != 0.0 or on:
+            unconfirmed.append(f"{name} at {level:g} with output {'on' if on else 'off'}")
     return unconfirmed
 
 
@@ -145,7 +161,7 @@ def make_everything_safe(bench: "Bench") -> list[str]:
                             + ", ".join(unconfirmed))
         else:
             try:
-                _attempts(bench, ("switch",), bench._switch.open_all)
+                _attempts(bench, ("switch",), lambda: bench._switch.open_all())
             except BaseException as exc:  # noqa: BLE001
                 failures.append(f"switch: {_describe(exc)}")
     return failures

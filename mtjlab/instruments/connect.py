@@ -40,7 +40,10 @@ class Connector:
         driver_class = resilient(DRIVER_CLASSES[config.model], role=role, retries=QUERY_RETRIES)
         adapter = self._sim_adapter(config) if config.backend == "sim" else self._visa_adapter(config)
         try:
-            return driver_class(adapter)
+            driver = driver_class(adapter)
+            # a fresh connection may find a reply someone else's query left behind
+            driver.clear_interface()
+            return driver
         except InstrumentError:
             raise
         except Exception as exc:  # a driver that cannot even start talking

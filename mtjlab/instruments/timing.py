@@ -27,7 +27,8 @@ def integration_time_s(nplc: float, line_frequency_hz: float) -> float:
 class MeasurementTiming:
     """The timing of a neuron measurement with the bench's default settings.
 
-    Per device: the switch routes it (``relay_settle_s``). Per input point: the
+    Per device: the sources are read back at zero (``relay_check_s``) and the
+    switch routes it (``relay_settle_s``). Per input point: the
     lock-in settles after the step, then the source-meter integrates one
     reading and the lock-in is read (``reading_overhead_s`` for the bus
     round trips of the two reads). With ``source_ramp_a_per_s`` set, the
@@ -41,6 +42,9 @@ class MeasurementTiming:
     lockin_time_constant_s: float = 0.03
     lockin_slope_db_per_oct: int = 24
     relay_settle_s: float = 0.005
+    #: Before relays move, the Bench reads both sources' level and output state
+    #: back (four queries of two bus transactions, 1 ms each), s.
+    relay_check_s: float = 0.008
     reading_overhead_s: float = 0.004
     source_ramp_a_per_s: float | None = None
     read_current_a: float = 0.0
@@ -68,7 +72,7 @@ class MeasurementTiming:
         """
         ramps_s = ramp_distance_a / self.source_ramp_a_per_s if self.source_ramp_a_per_s else 0.0
         per_point_s = self.point_time_s if lockin else self.dc_point_time_s
-        return n_devices * self.relay_settle_s + n_points_total * per_point_s + ramps_s
+        return n_devices * (self.relay_settle_s + self.relay_check_s) + n_points_total * per_point_s + ramps_s
 
     def ramp_distance_a(self, inputs_a) -> float:
         """How far a Bench ramps its sources to measure each row of ``inputs_a`` on its own device (A).

@@ -76,7 +76,7 @@ def test_instrument_time_follows_the_timing_model(bench):
     array = ModelNeuronArray(ModelNeuronArray.from_bench(bench).chip, timing=timing, noise=False)
     m = array.measure(["r0c0", "r0c1", "r2c2"], np.zeros((3, 7)))
     point = 7 * 0.01 + 2.0 / 60.0 + 0.001  # 12 dB/oct settles in 7 time constants
-    assert m.instrument_time_s == pytest.approx(3 * 0.02 + 21 * point)
+    assert m.instrument_time_s == pytest.approx(3 * (0.02 + timing.relay_check_s) + 21 * point)
 
 
 def test_settling_and_integration_times():

@@ -61,7 +61,7 @@ from pymeasure.instruments.generic_types import SCPIMixin
 from ...errors import InstrumentError
 from ..interfaces import Clock
 from ..quantise import KEITHLEY_NUMBER_FORMAT, toward_zero_as_sent
-from .source_meter import DEFAULT_STEP_TIME_S, ramp_steps
+from .source_meter import DEFAULT_STEP_TIME_S, ramp_steps, run_ramp
 
 log = logging.getLogger(__name__)
 
@@ -202,14 +202,14 @@ class ClosedLoopField:
         start_a = float(self.supply.current_setpoint)
         if start_a and not self._direction:
             self._direction = math.copysign(1.0, start_a)
-        due_s = self.clock.now_s()  # steps at fixed times: bus time does not slow the ramp
         current_a = toward_zero_as_sent(current_a, KEITHLEY_NUMBER_FORMAT)  # what the supply will hold
-        for level_a, wait_s in ramp_steps(start_a, current_a, self.ramp_rate_a_per_s, self.step_time_s):
+
+        def step(level_a: float) -> None:
             self.supply.current_setpoint = level_a
             if level_a:
                 self._direction = math.copysign(1.0, level_a)
-            due_s += wait_s
-            self.clock.sleep(due_s - self.clock.now_s())
+
+        run_ramp(self.clock, ramp_steps(start_a, current_a, self.ramp_rate_a_per_s, self.step_time_s), step)
         self._current_a = current_a
 
     # ------------------------------------------------------------ requests

@@ -14,8 +14,8 @@ two models differ:
   in compliance.
 
 Levels move only by :meth:`ramp_to`: steps of at most ``rate * step_time_s``,
-each followed by ``clock.sleep(step / rate)``, so the level never moves faster
-than the rate on average. Time goes through the injected clock.
+each preceded by ``clock.sleep(step / rate)``, so the level never moves faster
+than the rate on average, even across a ramp cut short and the next one. Time goes through the injected clock.
 """
 
 from __future__ import annotations
@@ -72,6 +72,30 @@ def ramp_steps(start: float, stop: float, rate_per_s: float, step_time_s: float)
     wait_s = abs(step) / rate_per_s
     levels = [start + step * (i + 1) for i in range(n_steps - 1)] + [stop]
     return [(level, wait_s) for level in levels]
+
+
+#: A step written later than this fraction of a wait after its due time (a retried
+#: timeout, a slow bus) restarts the ramp's schedule from when it landed, so the
+#: steps behind it never catch up in a burst faster than the rate. Ordinary bus
+#: time (a millisecond or so against waits of 10 ms and more) stays absorbed.
+LATE_STEP_FRACTION = 0.2
+
+
+def run_ramp(clock: Clock, steps: list[tuple[float, float]], apply: Any) -> None:
+    """Apply each (level, wait_s) step after its wait, on a fixed schedule.
+
+    Steps are due at fixed times from the start, so the bus time of the writes
+    is absorbed and a ramp takes exactly distance / rate. The wait comes before
+    its step: a ramp cut short just after a step, then followed at once by
+    another, still never moves faster than the rate. A step that lands late
+    (see :data:`LATE_STEP_FRACTION`) moves the schedule with it.
+    """
+    due_s = clock.now_s()
+    for level, wait_s in steps:
+        due_s += wait_s
+        clock.sleep(due_s - clock.now_s())
+        apply(level)
+        due_s = max(due_s, clock.now_s() - LATE_STEP_FRACTION * wait_s)
 
 
 class KeithleySourceMeter:
@@ -203,13 +227,7 @@ class KeithleySourceMeter:
         steps = ramp_steps(self.level, self.applied_level(level), rate_per_s, self.step_time_s)
         if steps:
             log.debug("%s: ramp to %g in %d steps at %g /s", self.name, level, len(steps), rate_per_s)
-        # Each step is due at a fixed time from the start, so the bus time of
-        # the writes is absorbed and the ramp takes exactly distance / rate.
-        due_s = self.clock.now_s()
-        for value, wait_s in steps:
-            self._set_level(value)
-            due_s += wait_s
-            self.clock.sleep(due_s - self.clock.now_s())
+        run_ramp(self.clock, steps, self._set_level)
 
     # ------------------------------------------------------------- output
     @property
