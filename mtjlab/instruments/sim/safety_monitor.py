@@ -32,7 +32,7 @@ its value grows to the worst seen while it lasts):
 - ``junction voltage``: ``|V_junction| <= max_bias_v`` for every voltage the
   chip answers (noted where the lab evaluates it; no extra chip evaluation).
 
-Rates (token bucket, below): ``read ramp``, ``input ramp`` (A/s,
+Rates (:class:`RateBand`, below): ``read ramp``, ``input ramp`` (A/s,
 ``max_source_ramp_a_per_s``) on the current each source drives, and
 ``coil ramp`` (A/s, ``max_field_ramp_oe_per_s / coil_oe_per_a``) on the
 supply's target current.
@@ -65,15 +65,16 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 #: The longest ramp step the Bench takes (s): its input source steps every 0.1 s
 #: (1 mA at 0.01 A/s); the read source and the coil step every 0.01 s. A
-#: legitimate ramp's step moves at most ``rate * LONGEST_STEP_TIME_S``. Kept here,
+#: legitimate ramp's step moves at most ``rate * LONGEST_STEP_TIME_S``: the rate
+#: allowance is that step plus RAMP_MARGIN. Kept here,
 #: not imported from the Bench, so the monitor stays independent of it (a test
 #: checks the Bench's step times are within it).
 LONGEST_STEP_TIME_S = 0.1
-#: Headroom of the bucket over one such step (fraction). The Bench schedules steps
-#: at fixed times, so a step lands one wait after the previous one up to float
-#: rounding and the difference in bus time of two writes (~1 ms); 25 % of a 0.1 s
-#: step (25 ms) absorbs that with room to spare, while a jump of two steps at once
-#: still fails.
+#: Headroom of the allowance over one such step (fraction). The Bench schedules
+#: steps at fixed times, so a step lands one wait after the previous one up to
+#: float rounding and the difference in bus time of two writes (~1 ms); 25 % of a
+#: 0.1 s step (25 ms) absorbs that with room to spare, while two steps at once
+#: still fail.
 RAMP_MARGIN = 0.25
 #: Coil current (A) below which the supply may turn its output off. The Bench
 #: waits for the measured current to fall below half a field tolerance (0.5 mA at
@@ -118,44 +119,58 @@ class Violation:
                 f"{detail} at lab time {self.time_s:.6f} s, by {by}")
 
 
-class TokenBucket:
-    """A rate limit on a quantity that moves by discrete jumps.
+class RateBand:
+    """A rate limit on a quantity that moves by discrete jumps (a ramp's steps).
 
-    The bucket holds at most ``capacity`` (the quantity's unit) and refills at
-    ``rate_per_s``; each jump spends ``|delta|``. A jump larger than what the
-    bucket holds breaks the rate:
+    The quantity may not move away from any value it held earlier by more than
+    the rate allows over the time since, plus one step's ``allowance``:
 
-        tokens(t) = min(capacity, tokens(t_prev) + rate * (t - t_prev))
-        violation if |delta| > tokens(t) (1 + REL_TOL)
-        tokens <- max(0, tokens(t) - |delta|)
+        |x(t) - x(s)| <= rate * (t - s) + allowance    for every s <= t
 
-    Over any interval T the quantity then moves at most ``capacity + rate T``;
-    a ramp of steps ``s <= rate * dt`` each followed by a wait ``s / rate``
-    refills exactly what it spends. After a violation the bucket is empty, not
-    in debt, so one jump is reported once and a proper ramp after it passes.
+    It is kept in O(1): ``x`` is constant between changes, so the worst earlier
+    moment for a rise is the end of some held value, and the running extremes
+
+        floor = min_s (x(s) - rate s),   ceiling = max_s (x(s) + rate s)
+
+    give ``rise = (x - rate t) - floor`` and ``fall = ceiling - (x + rate t)``;
+    a change breaks the rate when ``max(rise, fall) > allowance``.
+
+    A ramp of steps ``d <= rate * dt``, each followed by a wait ``d / rate``,
+    stays exactly one step (``d``) above the line of slope ``rate`` through its
+    start, so it passes with ``allowance - d`` to spare; a jump of more than the
+    allowance, two steps without the wait between them, or steps that keep
+    coming faster than the rate (they drift above the line) fail. Unlike a
+    token bucket counting ``|delta|``, a step back right after a step (a ramp
+    reversed by an interruption) leaves the quantity within one step of where
+    it was, and passes. After a violation the history restarts at the new
+    value, so one jump is reported once.
     """
 
-    __slots__ = ("rate_per_s", "capacity", "tokens", "time_s", "value", "worst_use")
+    __slots__ = ("rate_per_s", "allowance", "value", "floor", "ceiling", "worst_use")
 
-    def __init__(self, rate_per_s: float, capacity: float, value: float = 0.0, time_s: float = 0.0) -> None:
+    def __init__(self, rate_per_s: float, allowance: float, value: float = 0.0, time_s: float = 0.0) -> None:
         self.rate_per_s = float(rate_per_s)
-        self.capacity = float(capacity)
-        self.tokens = self.capacity  # a lab at rest may start a ramp at once
-        self.time_s = float(time_s)
+        self.allowance = float(allowance)
         self.value = float(value)
-        #: Largest ``|delta| / tokens`` so far (1 is the edge of a violation).
+        self._restart(float(time_s))
+        #: Largest ``max(rise, fall) / allowance`` so far (1 is the edge of a violation).
         self.worst_use = 0.0
 
-    def move(self, value: float, time_s: float) -> tuple[float, float] | None:
-        """Move the quantity to ``value`` at ``time_s``; (jump, allowance) if the jump is too large."""
-        tokens = min(self.capacity, self.tokens + self.rate_per_s * max(time_s - self.time_s, 0.0))
-        delta = abs(float(value) - self.value)
-        self.value, self.time_s = float(value), float(time_s)
-        self.tokens = max(0.0, tokens - delta)
-        if delta:
-            self.worst_use = max(self.worst_use, delta / tokens if tokens else math.inf)
-        if delta > tokens * (1.0 + REL_TOL):
-            return delta, tokens
+    def _restart(self, time_s: float) -> None:
+        self.floor = self.value - self.rate_per_s * time_s
+        self.ceiling = self.value + self.rate_per_s * time_s
+
+    def move(self, value: float, time_s: float) -> float | None:
+        """Move the quantity to ``value`` at lab time ``time_s`` (s); the excess over the rate if it breaks it."""
+        drift = self.rate_per_s * time_s
+        self.floor = min(self.floor, self.value - drift)  # the value held until now counts up to now
+        self.ceiling = max(self.ceiling, self.value + drift)
+        self.value = float(value)
+        excess = max(self.value - drift - self.floor, self.ceiling - self.value - drift)
+        self.worst_use = max(self.worst_use, excess / self.allowance)
+        if excess > self.allowance * (1.0 + REL_TOL):
+            self._restart(time_s)
+            return excess
         return None
 
 
@@ -213,11 +228,11 @@ class SafetyMonitor:
         self.sine_minimum_v_rms = sine_minimum_v_rms(lab.bench)
         source_rate = float(limits.max_source_ramp_a_per_s)
         coil_rate = float(limits.max_field_ramp_oe_per_s) / float(wiring.coil_oe_per_a)
-        burst_s = LONGEST_STEP_TIME_S * (1.0 + RAMP_MARGIN)
+        step_s = LONGEST_STEP_TIME_S * (1.0 + RAMP_MARGIN)
         now_s = lab.clock.now_s()
-        self.read_ramp = TokenBucket(source_rate, source_rate * burst_s, lab.read.driving_a, now_s)
-        self.input_ramp = TokenBucket(source_rate, source_rate * burst_s, lab.input.driving_a, now_s)
-        self.coil_ramp = TokenBucket(coil_rate, coil_rate * burst_s, self._coil_target_a(lab), now_s)
+        self.read_ramp = RateBand(source_rate, source_rate * step_s, lab.read.driving_a, now_s)
+        self.input_ramp = RateBand(source_rate, source_rate * step_s, lab.input.driving_a, now_s)
+        self.coil_ramp = RateBand(coil_rate, coil_rate * step_s, self._coil_target_a(lab), now_s)
         #: Every violation so far, in the order recorded.
         self.violations: list[Violation] = []
         self._active: dict[str, Violation] = {}  # level invariants broken right now
@@ -305,13 +320,13 @@ class SafetyMonitor:
         compliance_v = abs(lab.read.compliance_v) if lab.read.output_on else 0.0
         self._level("read compliance", compliance_v, self.max_bias_v, "V", now_s, changed, "read output on")
 
-    def _ramp(self, invariant: str, bucket: TokenBucket, value: float, now_s: float, changed: str) -> None:
-        over = bucket.move(value, now_s)
-        if over is not None:
-            jump, allowance = over
-            self._record(invariant, jump, allowance, "A", now_s, changed,
-                         f"jump to {value:.6g} A; the bucket refills at {bucket.rate_per_s:g} A/s, "
-                         f"holds {bucket.capacity:.6g} A")
+    def _ramp(self, invariant: str, band: RateBand, value: float, now_s: float, changed: str) -> None:
+        before = band.value
+        excess = band.move(value, now_s)
+        if excess is not None:
+            self._record(invariant, excess, band.allowance, "A", now_s, changed,
+                         f"moved beyond {band.rate_per_s:g} A/s times the time elapsed; "
+                         f"this change {before:.6g} -> {value:.6g} A")
 
     def _coil_changed(self, lab: "VirtualLab", was_on: bool, now_s: float) -> None:
         present_a = lab.coil.start_a  # the current when the supply changed (set_coil notes it)
@@ -380,5 +395,5 @@ def assert_no_violations(lab: "VirtualLab") -> None:
     lab.monitor.assert_clean()
 
 
-__all__ = ["COIL_OFF_THRESHOLD_A", "FIELD_TOLERANCE_OE", "LONGEST_STEP_TIME_S", "RAMP_MARGIN", "SafetyMonitor",
-           "TokenBucket", "Violation", "assert_no_violations", "registered_labs", "take_new_violations"]
+__all__ = ["COIL_OFF_THRESHOLD_A", "FIELD_TOLERANCE_OE", "LONGEST_STEP_TIME_S", "RAMP_MARGIN", "RateBand",
+           "SafetyMonitor", "Violation", "assert_no_violations", "registered_labs", "take_new_violations"]

@@ -14,7 +14,7 @@ from mtjlab.instruments.sim import safety_monitor
 from mtjlab.instruments.sim.emulators import make_emulator
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.safety_monitor import (
-    COIL_OFF_THRESHOLD_A, FIELD_TOLERANCE_OE, LONGEST_STEP_TIME_S, RAMP_MARGIN, TokenBucket,
+    COIL_OFF_THRESHOLD_A, FIELD_TOLERANCE_OE, LONGEST_STEP_TIME_S, RAMP_MARGIN, RateBand,
 )
 from mtjlab.instruments.sim.scpi import EmulatorAdapter
 
@@ -59,16 +59,29 @@ def ramp_coil(lab: VirtualLab, to_a: float) -> None:
 
 
 # ------------------------------------------------------------------ the rule
-def test_token_bucket_passes_a_stepped_ramp_and_refuses_a_jump():
-    bucket = TokenBucket(rate_per_s=1.0, capacity=0.125)
+def test_the_rate_band_passes_a_stepped_ramp_and_refuses_a_jump():
+    band = RateBand(rate_per_s=1.0, allowance=0.125)
     t = 0.0
-    for k in range(1, 101):  # 0.1 steps every 0.1 s: exactly the rate
+    for k in range(1, 101):  # 0.1 steps, each followed by 0.1 s: exactly the rate
+        assert band.move(0.1 * k, t) is None
         t += 0.1
-        assert bucket.move(0.1 * k, t) is None
-    assert bucket.worst_use == pytest.approx(0.8)  # a fifth of every step to spare
-    jump, allowance = bucket.move(10.0 + 0.5, t + 0.1)
-    assert jump == pytest.approx(0.5) and allowance == pytest.approx(0.125)
-    assert bucket.move(10.5, t + 10.0) is None  # no move, no spending
+    assert band.worst_use == pytest.approx(0.8)  # a fifth of the allowance to spare at every step
+    assert band.move(10.0 + 0.5, t) == pytest.approx(0.5)  # a jump: 0.5 beyond the rate
+    assert band.move(10.5, t + 10.0) is None  # held: nothing moves
+
+
+def test_the_rate_band_lets_a_step_back_pass_but_not_two_steps_on():
+    band = RateBand(rate_per_s=1.0, allowance=0.125)
+    assert band.move(0.1, 1.0) is None
+    assert band.move(0.0, 1.001) is None  # reversed at once: never more than one step from where it was
+    assert band.move(0.1, 1.002) is None
+    assert band.move(0.2, 1.003) == pytest.approx(0.2 - 0.001)  # two steps up within 1 ms of the last 0
+    t, level = 2.0, 0.2
+    caught = []
+    for _ in range(4):  # steps of 0.1 every 0.05 s: twice the rate
+        t, level = t + 0.05, level + 0.1
+        caught.append(band.move(level, t) is not None)
+    assert caught == [False, True, False, True]  # 0.2 in 0.05 s is 0.15 over the line; then afresh
 
 
 def test_the_bench_never_steps_longer_than_the_bucket_allows():
@@ -155,6 +168,7 @@ def test_a_jump_of_the_input_source_breaks_its_ramp(lab):
     assert "input ramp" in invariants(lab)
     ramp = lab.monitor.violations[invariants(lab).index("input ramp")]
     assert ramp.value == pytest.approx(0.05) and ramp.limit == pytest.approx(0.01 * LONGEST_STEP_TIME_S * (1 + RAMP_MARGIN))
+    assert "0 -> 0.05 A" in ramp.detail
     assert ramp.instrument == "input_source" and "SOUR" in ramp.command.upper()
 
 
@@ -168,6 +182,9 @@ def test_a_coil_step_breaks_its_ramp(lab):
 @pytest.mark.unsafe_lab("monitor test: two ramp steps at once, and a ramp faster than the rate")
 def test_steps_too_close_together_break_the_ramp(lab):
     lab.set_input_source(output_on=True)
+    lab.set_input_source(level_a=1e-3)
+    lab.set_input_source(level_a=0.0)  # stepped back at once: never beyond one step
+    assert invariants(lab) == []
     lab.set_input_source(level_a=1e-3)
     lab.set_input_source(level_a=2e-3)  # no wait: two steps within one step's time
     assert invariants(lab) == ["input ramp"]
@@ -298,7 +315,7 @@ def test_legitimate_bench_operations_pass_with_margin(bench):
     lab.monitor.assert_clean()
     use = 1.0 / (1.0 + RAMP_MARGIN)
     for bucket in (lab.monitor.read_ramp, lab.monitor.input_ramp, lab.monitor.coil_ramp):
-        assert 0 < bucket.worst_use <= use * (1 + 1e-6)  # every step left a fifth of the bucket
+        assert 0 < bucket.worst_use <= use * (1 + 1e-6)  # every step left a fifth of the allowance
 
 
 def test_the_fixture_fails_a_test_that_leaves_a_violation(pytester):
