@@ -58,7 +58,7 @@ class Bench(BenchLifetime):
     def set_read_current(self, current_a: float, rate_a_per_s: float | None = None) -> None:
         """Ramp the read current through the routed junction to ``current_a`` (A)."""
         self._up_to_date()
-        current_a = self.limits.check_read_current(self._applied_level(current_a, "read current"))
+        current_a = self.limits.check_read_current(self._applied_level(self._read_source, current_a, "read current"))
         rate = self.limits.check_source_rate(self._rate(rate_a_per_s, self.limits.max_source_ramp_a_per_s))
         self._check_duration("read current", self._settings.read_current_a, current_a, rate, "A")
         with self._operation():
@@ -68,7 +68,7 @@ class Bench(BenchLifetime):
     def set_input_current(self, current_a: float, rate_a_per_s: float | None = None) -> None:
         """Ramp the DC input current of the routed row's field line to ``current_a`` (A)."""
         self._up_to_date()
-        current_a = self.limits.check_input_current(self._applied_level(current_a, "input current"),
+        current_a = self.limits.check_input_current(self._applied_level(self._input_source, current_a, "input current"),
                                                     self._settings.modulation_peak_a)
         rate = self.limits.check_source_rate(self._rate(rate_a_per_s, self.limits.max_source_ramp_a_per_s))
         self._check_duration("input current", self._settings.input_current_a, current_a, rate, "A")
@@ -76,9 +76,9 @@ class Bench(BenchLifetime):
             self._ramp(self._input_source, current_a, rate)
             self._settings.input_current_a = current_a
 
-    def _applied_level(self, current_a: float, what: str) -> float:
-        """The level the source-meter will receive (finite-checked first)."""
-        return KeithleySourceMeter.applied_level(self.limits.finite(what, current_a))
+    def _applied_level(self, source: KeithleySourceMeter, current_a: float, what: str) -> float:
+        """The level ``source`` will apply (finite-checked first)."""
+        return source.applied_level(self.limits.finite(what, current_a))
 
     @staticmethod
     def _rate(rate: float | None, default: float) -> float:

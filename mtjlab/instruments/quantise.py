@@ -16,6 +16,23 @@ import math
 #: The number format of pymeasure's Keithley 2400/2450 and Kepco BOP level and
 #: compliance commands (``:SOUR:CURR %g``, ``:SENS:VOLT:PROT %g``, ``CURR %g``).
 KEITHLEY_NUMBER_FORMAT = "%g"
+#: The Keithley 2400/2450 current source ranges (A); auto range picks the lowest
+#: that holds the level, each reaching 105 % of its nominal value.
+KEITHLEY_CURRENT_RANGES_A = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+KEITHLEY_RANGE_HEADROOM = 1.05
+#: Their programming resolution, a fraction of the range (50 pA on 1 uA ... 5 uA on
+#: 100 mA: a 20 mA level moves in 5 uA steps).
+KEITHLEY_SOURCE_RESOLUTION = 5e-5
+
+
+def keithley_current_level(level_a: float) -> float:
+    """The current a Keithley 2400/2450 sources for ``level_a`` in auto range, rounded
+    toward zero onto its range's resolution (sent so, the instrument keeps it as it is)."""
+    range_a = next((r for r in KEITHLEY_CURRENT_RANGES_A if abs(level_a) <= r * KEITHLEY_RANGE_HEADROOM),
+                   KEITHLEY_CURRENT_RANGES_A[-1])
+    step = range_a * KEITHLEY_SOURCE_RESOLUTION
+    on_grid_a = math.copysign(math.floor(abs(level_a) / step + 1e-9) * step, level_a)
+    return toward_zero_as_sent(on_grid_a, KEITHLEY_NUMBER_FORMAT)
 
 
 def as_sent(value: float, number_format: str) -> float:

@@ -29,7 +29,7 @@ from pymeasure.instruments.keithley import Keithley2450
 
 from ...errors import InstrumentError
 from ..interfaces import Clock
-from ..quantise import KEITHLEY_NUMBER_FORMAT, at_most_as_sent, toward_zero_as_sent
+from ..quantise import KEITHLEY_NUMBER_FORMAT, at_most_as_sent, keithley_current_level, toward_zero_as_sent
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,11 @@ class KeithleySourceMeter:
             return float(self.driver.source_current)
         return float(self.driver.source_voltage)
 
-    @staticmethod
-    def applied_level(level: float) -> float:
-        """The level the instrument receives for ``level``: as the driver formats it,
-        never larger in magnitude than asked."""
+    def applied_level(self, level: float) -> float:
+        """The level the instrument will source for ``level``: in current mode on its range's
+        resolution, as the driver formats it; never larger in magnitude than asked."""
+        if self._mode == "current" or self._mode is None:
+            return keithley_current_level(float(level))
         return toward_zero_as_sent(float(level), KEITHLEY_NUMBER_FORMAT)
 
     @property

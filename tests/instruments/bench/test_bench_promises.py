@@ -85,13 +85,15 @@ def test_a_supply_fault_that_clears_within_the_retries_still_ends_safe(faulty):
 
 # ------------------------------------------------ what the instruments apply
 def test_the_sr830s_rounded_sine_is_checked_not_the_requested_one(faulty):
-    """20 mA - p on the row, then p at 7.1 mV rms: the SR830 puts out 8 mV rms (2 mV steps)."""
+    """19.99 mA on the row, then 9.9 uA peak (7.0 mV rms): within the limit as asked, but the
+    SR830 puts out 8 mV rms (2 mV steps), 11.3 uA peak: 20.0013 mA on a 20 mA row."""
     bench, _ = faulty
     limits = bench.limits
-    peak_a = limits.modulation_peak_a(0.0071)
+    peak_a = 9.9e-6
     bench.route("r0c1")
     bench.set_modulation(limits.modulation_peak_a(0.004))
-    bench.set_input_current(limits.max_input_current_a - peak_a - 1e-9)
+    bench.set_input_current(limits.max_input_current_a - 10e-6)
+    assert bench.lab.input.level_a + peak_a <= limits.max_input_current_a  # the request is within
     with pytest.raises(SafetyLimitError, match="input current plus modulation peak"):
         bench.set_modulation(peak_a)
     lab = bench.lab
@@ -125,6 +127,19 @@ def test_a_level_is_never_rounded_up_past_the_limit(faulty):
     limit = bench.limits.max_read_current_a
     bench.set_read_current(limit - 1e-13)  # %g would send the limit itself, or above for some limits
     assert bench.lab.read.level_a <= limit
+
+
+def test_a_level_is_checked_on_the_source_range_resolution(faulty):
+    """20 mA sits on the 100 mA range, programmed in 5 uA steps: the level the Keithley
+    would round to is what counts, and the Bench sends one it keeps exactly."""
+    bench, _ = faulty
+    bench.route("r0c1")
+    bench.set_modulation(bench.limits.modulation_peak_a(0.004))
+    room_a = bench.limits.max_input_current_a - bench.settings.modulation_peak_a
+    bench.set_input_current(room_a - 1e-7)  # the instrument's nearest step would be above the room
+    assert bench.lab.input.level_a <= room_a
+    assert bench.lab.input.level_a == pytest.approx(room_a - 1e-7, abs=5e-6)
+    assert bench.settings.input_current_a == bench.lab.input.level_a
 
 
 @pytest.mark.parametrize("value", [10**400, float("nan"), float("inf"), True, "1e-3"])

@@ -34,6 +34,9 @@ ROLES = ("read_source", "input_source")  # the roles a source-meter plays on the
 NOT_MEASURED, OVERFLOW = 9.91e37, 9.9e37
 #: The instruments' source limits (both models), A and V.
 MAX_CURRENT_A, MAX_VOLTAGE_V = 1.05, 210.0
+#: Programming resolution of a source range, as a fraction of the range (2400 and 2450
+#: specifications: 50 pA on 1 uA ... 5 uA on 100 mA, 50 uA on 1 A); a level is rounded to it.
+SOURCE_RESOLUTION = 5e-5
 
 PARAMETER_OUT_OF_RANGE = ScpiError(-222, "Parameter data out of range")
 SETTINGS_CONFLICT = ScpiError(-221, "Settings conflict")
@@ -161,6 +164,8 @@ class KeithleySourceMeterEmulator(ScpiEmulator):
                 raise PARAMETER_OUT_OF_RANGE  # beyond the fixed source range: refused
             if self.source_auto[kind]:
                 self.source_range[kind] = _fit_range(value, ranges)
+            step = self.source_range[kind] * SOURCE_RESOLUTION
+            value = round(value / step) * step
             if kind == "CURR":
                 self.level_a = value
                 self._push()
