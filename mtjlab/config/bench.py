@@ -116,6 +116,11 @@ class WiringConfig(BaseModel):
                                "in power-line cycles.")
     line_frequency_hz: Float = Field(50.0, description="Mains frequency, 50 or 60 hertz.")
     relay_settle_s: Float = Field(0.005, ge=0, le=10, description="Switch relay settling time, seconds.")
+    gaussmeter_agreement_oe: Float = Field(3.0, gt=0, le=1000, description="Gaussmeter against the coil "
+                                           "constant: tolerated disagreement, oersted, plus ...")
+    gaussmeter_agreement_fraction: Float = Field(0.05, ge=0, lt=1, description="... this fraction of the "
+                                                 "predicted field; beyond, the coil is ramped to zero and the "
+                                                 "request refused (a wrong probe zero, sensitivity or sign).")
 
     @field_validator("line_frequency_hz")
     @classmethod

@@ -149,7 +149,8 @@ class BenchLifetime:
                 d["field_supply"], d["gaussmeter"], self.clock,
                 coil_oe_per_a=w.coil_oe_per_a, remanence_oe=w.coil_remanence_oe,
                 ramp_rate_oe_per_s=lim.max_field_ramp_oe_per_s, max_current_a=lim.max_coil_current_a,
-                max_field_oe=lim.max_field_oe,
+                max_field_oe=lim.max_field_oe, agreement_oe=w.gaussmeter_agreement_oe,
+                agreement_fraction=w.gaussmeter_agreement_fraction,
             )
         if "switch" in want:
             chip = self.config.chip

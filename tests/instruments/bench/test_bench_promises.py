@@ -248,3 +248,17 @@ def test_the_escape_hatch_is_named_and_the_bench_believes_the_instruments_after_
     assert bench.settings.input_current_a == pytest.approx(5e-3)
     bench.shutdown()
     assert bench.lab.everything_safe()
+
+
+def test_the_gaussmeter_agreement_comes_from_the_bench_file(sim_config):
+    """A looser agreement in the bench file lets a 10 Oe probe offset through (the loop then
+    trusts the probe), where the default refuses it."""
+    wiring = sim_config.wiring.model_copy(update={"gaussmeter_agreement_oe": 20.0})
+    with Bench(sim_config.model_copy(update={"wiring": wiring})) as bench:
+        _gaussmeter(bench).zero_offset_oe = 10.0
+        bench.set_field(100.0)
+        assert bench.lab.field_oe() == pytest.approx(110.0, abs=0.2)
+    with Bench(sim_config) as bench:
+        _gaussmeter(bench).zero_offset_oe = 10.0
+        with pytest.raises(GaussmeterDisagreement):
+            bench.set_field(100.0)
