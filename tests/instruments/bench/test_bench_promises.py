@@ -262,3 +262,20 @@ def test_the_gaussmeter_agreement_comes_from_the_bench_file(sim_config):
         _gaussmeter(bench).zero_offset_oe = 10.0
         with pytest.raises(GaussmeterDisagreement):
             bench.set_field(100.0)
+
+
+def test_connecting_to_instruments_left_on_ramps_them_down_before_the_relays_move(faulty):
+    """Instruments left on by an earlier session (here through the raw escape hatch): connecting
+    again reads that back and ramps the sources down before opening the relays."""
+    bench, _ = faulty
+    bench.route("r0c1")
+    raw = bench.unsafe_instruments()
+    raw.input_source.set_output(True)
+    raw.input_source.ramp_to(5e-3, 0.01)
+    raw.read_source.set_output(True)
+    raw.read_source.ramp_to(1e-4, 0.01)
+    bench.connect()
+    lab = bench.lab
+    assert not lab.closed and lab.input.level_a == 0.0 and lab.read.level_a == 0.0
+    assert bench.settings.routed is None
+    assert not lab.monitor.violations
