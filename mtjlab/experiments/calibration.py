@@ -16,6 +16,8 @@ so that every calibrated neuron has da/dz = 1 at z = 0 and a span of about
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -27,6 +29,7 @@ import yaml
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from ..errors import DataFileError
+from ..safe_files import CALIBRATION_MAX_BYTES
 from ..instruments.bench_array import BenchNeuronArray
 from .base import BenchProcedure
 
@@ -87,17 +90,46 @@ def write_calibration(path: Path, calibrations: dict[str, DeviceCalibration], de
 
 
 def load_calibration(path: Path) -> tuple[dict[str, DeviceCalibration], list[str], float]:
-    """``(calibrations, dead, bias_field_oe)`` of a calibration file; DataFileError in one line."""
+    """``(calibrations, dead, bias_field_oe)`` of a calibration file; DataFileError in one line.
+
+    The file must be a regular UTF-8 file within CALIBRATION_MAX_BYTES, and every
+    number finite: the messages name the file and the field (``devices.r0c1.input_per_unit_a``).
+    """
+    from ..config.loading import read_yaml
+
     path = Path(path)
+    document = read_yaml(path, what="a calibration file", max_bytes=CALIBRATION_MAX_BYTES,
+                         error_class=DataFileError)
+    if not isinstance(document, dict) or document.get("kind") != "calibration":
+        raise DataFileError(f"{path}: not a calibration file (kind: calibration)")
+    devices = document.get("devices")
+    if not isinstance(devices, dict):
+        raise DataFileError(f"{path}: devices: must be a mapping of device ids to calibrations")
+    fields = [f.name for f in dataclasses.fields(DeviceCalibration)]
+    calibrations = {}
+    for device, values in devices.items():
+        if not isinstance(values, dict) or sorted(values) != sorted(fields):
+            raise DataFileError(f"{path}: devices.{device}: must have exactly the fields {', '.join(fields)}")
+        numbers = {k: _finite(path, f"devices.{device}.{k}", values[k]) for k in fields}
+        if numbers["input_per_unit_a"] == 0 or numbers["output_per_unit_v"] <= 0:
+            raise DataFileError(f"{path}: devices.{device}: input_per_unit_a must not be 0 and "
+                                "output_per_unit_v must be > 0")
+        calibrations[str(device)] = DeviceCalibration(**numbers)
+    dead = document.get("dead", [])
+    if not isinstance(dead, list) or not all(isinstance(d, str) for d in dead):
+        raise DataFileError(f"{path}: dead: must be a list of device ids")
+    return calibrations, list(dead), _finite(path, "bias_field_oe", document.get("bias_field_oe"))
+
+
+def _finite(path: Path, field: str, value: object) -> float:
+    """``value`` as a float: a number (not true/false), finite and within +/-1e30."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(document, dict) or document.get("kind") != "calibration":
-            raise ValueError("not a calibration file (kind: calibration)")
-        calibrations = {str(d): DeviceCalibration(**{k: float(v) for k, v in c.items()})
-                        for d, c in document["devices"].items()}
-        return calibrations, [str(d) for d in document.get("dead", [])], float(document["bias_field_oe"])
-    except (OSError, yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise DataFileError(f"{path}: {' '.join(str(exc).split())}") from None
+        number = float(value) if not isinstance(value, bool) else math.nan  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not abs(number) <= 1e30:
+        raise DataFileError(f"{path}: {field}: must be a finite number (got {str(value)[:40]})")
+    return number
 
 
 class CalibrationProcedure(BenchProcedure):

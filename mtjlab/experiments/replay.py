@@ -20,8 +20,10 @@ leaves near zero at this spacing) is re-injected as Gaussian noise.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +33,7 @@ import pandas as pd
 from scipy.interpolate import CubicHermiteSpline
 
 from ..errors import DataFileError, MtjlabError
+from ..safe_files import SWEEP_MAX_BYTES, read_bytes
 from ..instruments.interfaces import NeuronMeasurement
 from ..instruments.timing import MeasurementTiming
 from .activation import ActivationMapProcedure
@@ -38,42 +41,122 @@ from .calibration import CalibrationProcedure
 
 #: Recorded and requested bias fields closer than this are the same field (Oe).
 FIELD_MATCH_OE = 0.5
+#: Largest magnitude of a recorded value. Every column is a physical reading (A, V,
+#: V/A, ohm, Oe) or a flag, far below this; beyond it the file is damaged, and
+#: squaring it in a fit or a spline would overflow.
+SWEEP_VALUE_MAX_ABS = 1e30
 
 
 def load_sweep(path: str | Path, expected: type | tuple[type, ...] | None = None):
-    """``(procedure, data)`` of a recorded sweep; DataFileError on anything else."""
-    from pymeasure.experiment import Results
+    """``(procedure, data)`` of a recorded sweep; DataFileError on anything else.
 
+    The file must be a regular UTF-8 file within SWEEP_MAX_BYTES; its header must
+    name one of mtjlab's sweep procedures (nothing else is imported), its
+    parameters and bench snapshot must be finite, and every data value must be a
+    finite number within +/-SWEEP_VALUE_MAX_ABS (no procedure writes NaN or inf).
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise DataFileError(f"{path}: no such file")
+    raw = read_bytes(path, what="a sweep file", max_bytes=SWEEP_MAX_BYTES)
     try:
-        head = path.read_text(encoding="utf-8", errors="strict")[:4096]
-    except (UnicodeDecodeError, OSError) as exc:
-        raise DataFileError(f"{path}: not a text file ({exc.__class__.__name__})") from None
-    if not head.startswith("#Procedure: <mtjlab.experiments."):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path}: not a text file (not UTF-8 at byte {exc.start})") from None
+    if "\x00" in text:
+        raise DataFileError(f"{path}: not a text file (holds NUL bytes)")
+    if not text.startswith("#Procedure: <mtjlab.experiments."):
         raise DataFileError(f"{path}: not an mtjlab sweep file (no '#Procedure: <mtjlab.experiments...>' header)")
-    try:
-        results = Results.load(str(path))
-        procedure, data = results.procedure, results.data
-    except Exception as exc:  # noqa: BLE001 - pymeasure and pandas raise many kinds
-        raise DataFileError(f"{path}: unreadable sweep file ({' '.join(str(exc).split())[:120]})") from None
+    procedure = _procedure(path, text)
     if expected is not None and not isinstance(procedure, expected):
         wanted = " or ".join(e.__name__ for e in (expected if isinstance(expected, tuple) else (expected,)))
         raise DataFileError(f"{path}: holds a {type(procedure).__name__}, not a {wanted}")
+    try:
+        data = pd.read_csv(io.StringIO(text), comment="#")  # as pymeasure's Results reads it
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
+        raise DataFileError(f"{path}: unreadable sweep file ({' '.join(str(exc).split())[:120]})") from None
     columns = list(type(procedure).DATA_COLUMNS)
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise DataFileError(f"{path}: missing column {missing[0]!r} (columns carry their units)")
     if data.empty:
         raise DataFileError(f"{path}: has no data rows")
-    text = [c for c in columns if c in getattr(procedure, "TEXT_COLUMNS", ())]
-    numeric = data[[c for c in columns if c not in text]].apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna().any(axis=1).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataFileError(f"{path}: data row {row + 1} is truncated or not a number")
-    return procedure, pd.concat([numeric, data[text]], axis=1)[columns]
+    text_columns = [c for c in columns if c in getattr(procedure, "TEXT_COLUMNS", ())]
+    numeric = data[[c for c in columns if c not in text_columns]].apply(pd.to_numeric, errors="coerce")
+    _check_values(path, numeric, data[text_columns])
+    return procedure, pd.concat([numeric, data[text_columns]], axis=1)[columns]
+
+
+def _procedure(path: Path, text: str):
+    """The procedure named by the header, with its parameters; only mtjlab's sweep procedures."""
+    from pymeasure.experiment import FloatParameter, Results
+
+    from .catalog import SWEEPS
+
+    header_lines = []
+    for line in text.splitlines(keepends=True):
+        if not line.startswith(Results.COMMENT):
+            break
+        header_lines.append(line.strip("\t\v\n\r\f"))
+    match = re.match(r"#Procedure: <([A-Za-z0-9_.]+)>", header_lines[0])
+    known = {f"{e.procedure.__module__}.{e.procedure.__name__}": e.procedure for e in SWEEPS.values()}
+    if match is None or match[1] not in known:
+        raise DataFileError(f"{path}: not an mtjlab sweep file (its header names no mtjlab sweep procedure)")
+    try:
+        procedure = Results.parse_header(Results.LINE_BREAK.join(header_lines), known[match[1]])
+    except Exception as exc:  # noqa: BLE001 - pymeasure raises many kinds
+        raise DataFileError(f"{path}: unreadable sweep file ({' '.join(str(exc).split())[:120]})") from None
+    for parameter in procedure.parameter_objects().values():
+        if isinstance(parameter, FloatParameter) and not math.isfinite(parameter.value):
+            raise DataFileError(f"{path}: parameter {parameter.name!r} is not a finite number "
+                                f"(got {parameter.value})")
+    snapshot = getattr(procedure, "bench_snapshot", "")
+    if snapshot:
+        try:
+            document = json.loads(snapshot, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            document = None
+        if not isinstance(document, dict):
+            raise DataFileError(f"{path}: its bench snapshot (header 'Bench') is not a JSON object of settings")
+    return procedure
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _check_values(path: Path, numeric: pd.DataFrame, text: pd.DataFrame) -> None:
+    """Refuse the first row (1-based, after the header) with an empty, non-numeric or non-finite value."""
+    values = numeric.to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(values) <= SWEEP_VALUE_MAX_ABS)  # true for NaN and inf too
+    empty_text = text.isna().to_numpy()
+    if not bad.any() and not empty_text.any():
+        return
+    rows = [int(np.flatnonzero(mask.any(axis=1))[0]) for mask in (bad, empty_text) if mask.any()]
+    row = min(rows)
+    if empty_text[row].any():
+        column = text.columns[int(np.argmax(empty_text[row]))]
+        raise DataFileError(f"{path}: data row {row + 1}, column {column!r} is empty")
+    col = int(np.argmax(bad[row]))
+    column, value = numeric.columns[col], values[row, col]
+    if math.isnan(value):
+        raise DataFileError(f"{path}: data row {row + 1} is truncated or not a number (column {column!r})")
+    raise DataFileError(f"{path}: data row {row + 1}, column {column!r}: not a finite number within "
+                        f"+/-{SWEEP_VALUE_MAX_ABS:g} (got {value:g})")
+
+
+def _setting(path: str | Path, settings: dict, key: str, default: float,
+             choices: tuple[float, ...] | None = None) -> float:
+    """A timing setting of a recording's bench snapshot: a finite number > 0 (the default if absent)."""
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise DataFileError(f"{path}: bench snapshot setting {key!r} must be a finite number > 0 "
+                            f"(got {str(value)[:40]})")
+    if choices is not None and value not in choices:
+        raise DataFileError(f"{path}: bench snapshot setting {key!r} must be one of "
+                            f"{', '.join(map(str, choices))} (got {value})")
+    return float(value)
 
 
 def recorded_scatter(y: np.ndarray) -> float:
@@ -124,10 +207,13 @@ class ReplayNeuronArray:
         for path in paths:
             procedure, data = load_sweep(path, (ActivationMapProcedure, CalibrationProcedure))
             settings = json.loads(procedure.bench_snapshot).get("settings", {}) if procedure.bench_snapshot else {}
+            settings = settings if isinstance(settings, dict) else {}
             timing = MeasurementTiming(
-                nplc=settings.get("source_nplc", timing.nplc),
-                lockin_time_constant_s=settings.get("lockin_time_constant_s", timing.lockin_time_constant_s),
-                lockin_slope_db_per_oct=int(settings.get("lockin_slope_db_per_oct", timing.lockin_slope_db_per_oct)))
+                nplc=_setting(path, settings, "source_nplc", timing.nplc),
+                lockin_time_constant_s=_setting(path, settings, "lockin_time_constant_s",
+                                                timing.lockin_time_constant_s),
+                lockin_slope_db_per_oct=int(_setting(path, settings, "lockin_slope_db_per_oct",
+                                                     timing.lockin_slope_db_per_oct, (6, 12, 18, 24))))
             if isinstance(procedure, CalibrationProcedure):  # every device, one bias field
                 groups = ((str(d), float(procedure.bias_field_oe), part) for d, part in data.groupby("Device"))
             else:  # one device, several bias fields

@@ -115,7 +115,44 @@ BAD_FILES = {
                 "has no data rows"),
     "text in numbers": (lambda r, t: _corrupt(r, t, "x.csv", lambda s: s.rstrip("\n") + "\n20.0,20.0,abc,0.1,1,1,1,0\n"),
                         "data row 18 is truncated or not a number"),
+    "1e999": (lambda r, t: _corrupt(r, t, "o.csv", lambda s: s.rstrip("\n") + "\n20.0,20.0,0.009,1e999,1,1,1,0\n"),
+              "data row 18, column 'Output voltage (V)': not a finite number within +/-1e+30 (got inf)"),
+    "-inf derivative": (lambda r, t: _corrupt(r, t, "d.csv", lambda s: s.rstrip("\n") + "\n20.0,20.0,0.009,0.1,1,1,-inf,0\n"),
+                        "data row 18, column 'Derivative (V/A)': not a finite number"),
+    "1e31": (lambda r, t: _corrupt(r, t, "h.csv", lambda s: s.rstrip("\n") + "\n20.0,20.0,1e31,0.1,1,1,1,0\n"),
+             "data row 18, column 'Input current (A)': not a finite number within +/-1e+30 (got 1e+31)"),
+    "nan parameter": (lambda r, t: _corrupt(r, t, "p.csv", lambda s: s.replace("Input start: -0.008 A", "Input start: nan A")),
+                      "parameter 'Input start' is not a finite number"),
+    "snapshot not json": (lambda r, t: _corrupt(r, t, "j.csv", lambda s: _replace_line(s, "#\tBench: ", "#\tBench: {not json")),
+                          "bench snapshot (header 'Bench') is not a JSON object"),
+    "snapshot infinity": (lambda r, t: _corrupt(r, t, "i.csv", lambda s: s.replace('"source_nplc":1.0', '"source_nplc":Infinity')),
+                          "bench snapshot (header 'Bench') is not a JSON object"),
+    "not a sweep procedure": (lambda r, t: _corrupt(r, t, "w.csv", lambda s: s.replace(
+        "<mtjlab.experiments.activation.ActivationMapProcedure>", "<mtjlab.experiments.runner.Worker>", 1)),
+                              "its header names no mtjlab sweep procedure"),
+    "folder": (lambda r, t: t, "is a folder, not a file"),
+    "fifo": (lambda r, t: _fifo(t / "pipe.csv"), "is a named pipe (FIFO), not a regular file"),
+    "too large": (lambda r, t: _sparse(t / "big.csv"), "larger than the 512 MiB limit for a sweep file"),
 }
+
+
+def _replace_line(text, start, new):
+    return "".join(new + "\n" if line.startswith(start) else line for line in text.splitlines(keepends=True))
+
+
+def _fifo(path):
+    import os
+
+    os.mkfifo(path)  # reading it would block for ever without a writer
+    return path
+
+
+def _sparse(path):
+    from mtjlab.safe_files import SWEEP_MAX_BYTES
+
+    with open(path, "wb") as stream:
+        stream.truncate(SWEEP_MAX_BYTES + 1)  # no disk used
+    return path
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_FILES))
