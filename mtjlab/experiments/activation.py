@@ -73,7 +73,7 @@ class ActivationMapProcedure(BenchProcedure):
             sweep = inputs if n % 2 == 0 else inputs[::-1]  # snake: no jump back between fields
             for input_a in sweep:
                 if self.should_stop():
-                    log.warning("activation map stopped after %d of %d points", done, total)
+                    log.info("activation map stopped after %d of %d points", done, total)
                     return
                 point = array.measure_point(self.device_id, float(input_a))
                 self.emit("results", {

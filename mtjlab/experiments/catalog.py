@@ -3,6 +3,9 @@
 A summary turns a recorded sweep (a pymeasure Results DataFrame) into the few
 lines a physicist wants on one screen; a figure is written beside the data
 file. Both work on recorded data alone, so replaying a file gives the same.
+A summary copes with any number of points (a stopped sweep, a short one, one
+branch or state only): what the data cannot give is named as not extracted,
+with the reason, and never raises.
 """
 
 from __future__ import annotations
@@ -18,23 +21,37 @@ import pandas as pd
 from .activation import ActivationMapProcedure
 from .calibration import CalibrationProcedure, fit_calibration, write_calibration
 from .derivative_check import DerivativeCheckProcedure, assess
-from .iv import IVProcedure, analyse_iv
+from .iv import IVProcedure, fit_tmr, parallel_resistance
 from .rh_loop import RHLoopProcedure, analyse_rh
 from .survey import ArraySurveyProcedure, plot_survey, survey_summary
+
+
+def _not_extracted(what: str, why: Exception | str) -> str:
+    """``TMR0: not extracted (needs 3 antiparallel points, got 2)``."""
+    return f"{what}: not extracted ({' '.join(str(why).split())})"
 
 
 def _activation_summary(data: pd.DataFrame, procedure) -> list[str]:
     lines = []
     for field_oe, sweep in data.groupby("Bias field (Oe)"):
-        span = np.ptp(sweep["Output voltage (V)"])
-        peak = sweep["Derivative (V/A)"].abs().max()
-        lines.append(f"bias {field_oe:g} Oe: output span {1e3 * span:.2f} mV, peak |dV/dI| {peak:.3g} V/A")
+        output = sweep["Output voltage (V)"].to_numpy(float)
+        derivative = np.abs(sweep["Derivative (V/A)"].to_numpy(float))
+        output, derivative = output[np.isfinite(output)], derivative[np.isfinite(derivative)]
+        if output.size < 2 or derivative.size == 0:
+            lines.append(_not_extracted(f"bias {field_oe:g} Oe", f"{len(sweep)} point{'s' if len(sweep) != 1 else ''}"
+                                        ", an output span needs 2"))
+            continue
+        lines.append(f"bias {field_oe:g} Oe: output span {1e3 * np.ptp(output):.2f} mV, "
+                     f"peak |dV/dI| {derivative.max():.3g} V/A ({len(sweep)} points)")
     return lines
 
 
 def _derivative_summary(data: pd.DataFrame, procedure) -> list[str]:
-    result = assess(data["Input current (A)"].to_numpy(), data["Output voltage (V)"].to_numpy(),
-                    data["Derivative (V/A)"].to_numpy(), float(procedure.modulation_amplitude_a))
+    try:
+        result = assess(data["Input current (A)"].to_numpy(), data["Output voltage (V)"].to_numpy(),
+                        data["Derivative (V/A)"].to_numpy(), float(procedure.modulation_amplitude_a))
+    except ValueError as exc:
+        return [_not_extracted("lock-in vs DC slope", exc)]
     return [
         f"lock-in vs DC slope: median {100 * result.median_relative_error:.2f} %, worst "
         f"{100 * result.worst_relative_error:.2f} %, correlation {result.correlation:.5f} "
@@ -44,23 +61,45 @@ def _derivative_summary(data: pd.DataFrame, procedure) -> list[str]:
 
 
 def _iv_summary(data: pd.DataFrame, procedure) -> list[str]:
-    s = analyse_iv(data["State"], data["Read current (A)"], data["Voltage (V)"], data["In compliance"])
-    return [f"R_P {s.resistance_p_ohm:.2f} ohm, TMR0 {100 * s.tmr0:.1f} %, half-bias voltage "
-            f"{s.tmr_half_bias_v:.3f} V ({s.points_used} points out of compliance)"]
+    columns = (data["State"], data["Read current (A)"], data["Voltage (V)"], data["In compliance"])
+    counted = {state: int(((data["State"] == state) & (data["In compliance"] == 0)).sum()) for state in ("P", "AP")}
+    try:
+        resistance_p = parallel_resistance(*columns)
+    except ValueError as exc:
+        return [_not_extracted("R_P", exc), "TMR0 and half-bias voltage: not extracted (they need R_P)"]
+    lines = [f"R_P {resistance_p:.2f} ohm ({counted['P']} parallel points out of compliance)"]
+    try:
+        tmr0, half_bias_v = fit_tmr(*columns, resistance_p)
+    except ValueError as exc:
+        return lines + [_not_extracted("TMR0 and half-bias voltage", exc)]
+    return lines + [f"TMR0 {100 * tmr0:.1f} %, half-bias voltage {half_bias_v:.3f} V "
+                    f"({counted['AP']} antiparallel points out of compliance)"]
 
 
 def _rh_summary(data: pd.DataFrame, procedure) -> list[str]:
-    s = analyse_rh(data)
-    snapshot = json.loads(procedure.bench_snapshot) if procedure.bench_snapshot else {}
-    angle = snapshot.get("calibration", {}).get("bias_field_angle_deg")
+    try:
+        s = analyse_rh(data)
+    except ValueError as exc:
+        return [_not_extracted("R-H loop", exc)]
+    snapshot = json.loads(procedure.bench_snapshot) if getattr(procedure, "bench_snapshot", None) else {}
+    angle = snapshot.get("calibration", {}).get("bias_field_angle_deg") if isinstance(snapshot, dict) else None
     along_reference = angle is not None and abs(abs(float(angle)) % 180 - 90) < 10
-    transitions = (f"transitions {s.up_transition_oe:+.2f} Oe (up), {s.down_transition_oe:+.2f} Oe (down): "
-                   f"centre {s.centre_oe:+.2f} Oe, coercive {s.coercive_oe:.2f} Oe")
+    if s.centre_oe is not None:
+        transitions = (f"transitions {s.up_transition_oe:+.2f} Oe (up), {s.down_transition_oe:+.2f} Oe (down): "
+                       f"centre {s.centre_oe:+.2f} Oe, coercive {s.coercive_oe:.2f} Oe")
+    else:
+        found = [f"{s.up_transition_oe:+.2f} Oe (up)" if s.up_transition_oe is not None else "",
+                 f"{s.down_transition_oe:+.2f} Oe (down)" if s.down_transition_oe is not None else ""]
+        shown = ", ".join(f for f in found if f)
+        transitions = (f"transition {shown}; " if shown else "") + _not_extracted(
+            "centre and coercive field", "; ".join(s.missing))
     if along_reference:  # a sensor's own geometry: the loop saturates parallel and antiparallel
+        hk = (f"slope {s.slope_s_per_oe:.3g} S/Oe: Hk {s.hard_axis_hk_oe:.1f} Oe" if s.hard_axis_hk_oe is not None
+              else _not_extracted("Hk", "no transition to take the slope at"))
         return [f"R_P {s.resistance_p_ohm:.2f} ohm, R_AP {s.resistance_ap_ohm:.2f} ohm, TMR {100 * s.tmr:.1f} % "
-                f"at the read bias", transitions + " (centre = -offset field)",
-                f"slope {s.slope_s_per_oe:.3g} S/Oe: Hk {s.hard_axis_hk_oe:.1f} Oe"]
-    return [f"coil at {angle} deg to the easy axis, not along the reference: R low {s.resistance_p_ohm:.2f} ohm, "
+                f"at the read bias", transitions + (" (centre = -offset field)" if s.centre_oe is not None else ""), hk]
+    where = f"at {angle:g} deg to the easy axis" if isinstance(angle, (int, float)) else "at an unrecorded angle"
+    return [f"coil {where}, not along the reference: R low {s.resistance_p_ohm:.2f} ohm, "
             f"high {s.resistance_ap_ohm:.2f} ohm (contrast {100 * s.tmr:.1f} %, not the TMR)", transitions]
 
 
@@ -86,10 +125,19 @@ def _plot_sweep(data: pd.DataFrame, path: Path, x: str, ys: list[str], group: st
 
 
 def _calibration_summary(data: pd.DataFrame, procedure) -> list[str]:
-    calibrations, dead = fit_calibration(data)
+    # a device whose sweep was cut short is incomplete, not dead (fit_calibration lists both as dead)
+    counts = data.groupby("Device", sort=False).agg(points=("Dead", "size"), dead=("Dead", "max"))
+    expected = int(getattr(procedure, "points", 0) or 0)
+    short = [str(d) for d, row in counts.iterrows() if not row["dead"] and row["points"] < max(expected, 3)]
+    try:
+        calibrations, dead = fit_calibration(data[~data["Device"].isin(short)])
+    except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
+        return [_not_extracted("calibration", exc)]
     gains = np.array([c.output_per_unit_v / c.input_per_unit_a for c in calibrations.values()])
-    lines = [f"{len(calibrations)} devices calibrated" + (f"; dead: {', '.join(dead)}" if dead else "")]
-    if gains.size:
+    gains = gains[np.isfinite(gains)]
+    lines = [f"{len(calibrations)} devices calibrated" + (f"; dead: {', '.join(dead)}" if dead else "")
+             + (f"; incomplete (sweep cut short): {', '.join(short)}" if short else "")]
+    if gains.size and np.mean(gains):
         lines.append(f"raw small-signal slopes {gains.min():.3g}..{gains.max():.3g} V/A "
                      f"(spread {100 * np.std(gains) / abs(np.mean(gains)):.1f} %), each mapped to unit gain at z = 0")
     return lines

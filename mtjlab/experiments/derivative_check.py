@@ -53,11 +53,15 @@ def numerical_derivative(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def assess(input_a: np.ndarray, output_v: np.ndarray, lockin_derivative_v_per_a: np.ndarray,
            modulation_peak_a: float) -> DerivativeAgreement:
     """Compare the lock-in derivative with the slope of the DC curve (see the module doc)."""
-    order = np.argsort(input_a)
-    x, v, lockin = (np.asarray(a, float)[order] for a in (input_a, output_v, lockin_derivative_v_per_a))
+    x, v, lockin = (np.asarray(a, float) for a in (input_a, output_v, lockin_derivative_v_per_a))
+    finite = np.isfinite(x) & np.isfinite(v) & np.isfinite(lockin)  # a dead device's readings are not data
+    order = np.argsort(x[finite])
+    x, v, lockin = x[finite][order], v[finite][order], lockin[finite][order]
     if x.size < 5 or np.any(np.diff(x) <= 0):
-        raise ValueError("the derivative check needs at least 5 distinct input currents")
+        raise ValueError(f"the derivative check needs at least 5 distinct input currents (got {np.unique(x).size})")
     slope = numerical_derivative(x, v)
+    if not np.max(np.abs(slope)) > 0 or not np.max(np.abs(lockin)) > 0:
+        raise ValueError("the DC curve or the lock-in derivative is flat: no slope to compare")
     compare = np.abs(slope) >= SLOPE_FLOOR_FRACTION * np.max(np.abs(slope))
     relative = np.abs(lockin[compare] - slope[compare]) / np.abs(slope[compare])
     correlation = float(np.corrcoef(lockin, slope)[0, 1]) if np.ptp(lockin) > 0 and np.ptp(slope) > 0 else 0.0

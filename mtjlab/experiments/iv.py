@@ -43,20 +43,49 @@ class IVSummary:
     points_used: int
 
 
-def analyse_iv(state: np.ndarray, current_a: np.ndarray, voltage_v: np.ndarray, in_compliance: np.ndarray) -> IVSummary:
-    """R_P, TMR0 and Vh from the two sweeps (see the module doc)."""
+def _usable(state, current_a, voltage_v, in_compliance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(parallel, antiparallel, current, voltage)``: masks of the points out of compliance, with a current."""
     state = np.asarray(state).astype(str)
     current_a, voltage_v = np.asarray(current_a, float), np.asarray(voltage_v, float)
-    usable = (~np.asarray(in_compliance, bool)) & (np.abs(current_a) > 0)
-    p, ap = usable & (state == "P"), usable & (state == "AP")
+    usable = (~np.asarray(in_compliance, bool)) & (np.abs(current_a) > 0) & np.isfinite(voltage_v)
+    return usable & (state == "P"), usable & (state == "AP"), current_a, voltage_v
+
+
+def parallel_resistance(state, current_a, voltage_v, in_compliance) -> float:
+    """R_P (ohm): the mean of V/I over the parallel sweep; ValueError if it has no usable point."""
+    p, _, current_a, voltage_v = _usable(state, current_a, voltage_v, in_compliance)
+    if not p.any():
+        raise ValueError("R_P needs a parallel point out of compliance (got none)")
+    return float(np.mean(voltage_v[p] / current_a[p]))
+
+
+def fit_tmr(state, current_a, voltage_v, in_compliance, resistance_p_ohm: float) -> tuple[float, float]:
+    """``(TMR0, Vh in V)`` from the antiparallel sweep; ValueError saying what is missing."""
+    _, ap, current_a, voltage_v = _usable(state, current_a, voltage_v, in_compliance)
+    if ap.sum() < 3:
+        raise ValueError(f"TMR0 and the half-bias voltage need 3 antiparallel points out of compliance "
+                         f"(got {int(ap.sum())})")
+    tmr = voltage_v[ap] / current_a[ap] / resistance_p_ohm - 1.0
+    if np.any(tmr <= 0):
+        raise ValueError("the antiparallel sweep is not above R_P (no TMR to fit)")
+    bias_sq = voltage_v[ap] ** 2
+    if np.unique(np.round(bias_sq / max(float(bias_sq.max()), 1e-300), 9)).size < 2:
+        raise ValueError("TMR0 and the half-bias voltage need antiparallel points at 2 or more bias magnitudes")
+    slope, intercept = np.polyfit(bias_sq, 1.0 / tmr, 1)
+    if intercept <= 0:
+        raise ValueError("the fit of 1/TMR against V^2 gives no positive TMR0")
+    half_bias = math.sqrt(intercept / slope) if slope > 0 else math.inf
+    return float(1.0 / intercept), half_bias
+
+
+def analyse_iv(state: np.ndarray, current_a: np.ndarray, voltage_v: np.ndarray, in_compliance: np.ndarray) -> IVSummary:
+    """R_P, TMR0 and Vh from the two sweeps (see the module doc)."""
+    p, ap, _, _ = _usable(state, current_a, voltage_v, in_compliance)
     if p.sum() < 2 or ap.sum() < 3:
         raise ValueError("the I-V analysis needs at least 2 parallel and 3 antiparallel points out of compliance")
-    resistance_p = float(np.mean(voltage_v[p] / current_a[p]))
-    tmr = voltage_v[ap] / current_a[ap] / resistance_p - 1.0
-    slope, intercept = np.polyfit(voltage_v[ap] ** 2, 1.0 / tmr, 1)
-    tmr0 = 1.0 / intercept
-    half_bias = math.sqrt(intercept / slope) if slope > 0 else math.inf
-    return IVSummary(resistance_p, float(tmr0), half_bias, int(p.sum() + ap.sum()))
+    resistance_p = parallel_resistance(state, current_a, voltage_v, in_compliance)
+    tmr0, half_bias = fit_tmr(state, current_a, voltage_v, in_compliance, resistance_p)
+    return IVSummary(resistance_p, tmr0, half_bias, int(p.sum() + ap.sum()))
 
 
 class IVProcedure(BenchProcedure):
@@ -88,7 +117,7 @@ class IVProcedure(BenchProcedure):
             bench.set_input_current(sign * self.saturating_input_a)
             for current in currents:
                 if self.should_stop():
-                    log.warning("I-V stopped after %d of %d points", done, total)
+                    log.info("I-V stopped after %d of %d points", done, total)
                     return
                 bench.set_read_current(float(current))
                 point = bench.read_point(settle=False)  # DC only: no lock-in to wait for

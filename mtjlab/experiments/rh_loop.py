@@ -41,43 +41,73 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RHSummary:
+    """The figures of an R–H loop; a figure the data cannot give is None, and ``missing`` says why."""
+
     resistance_p_ohm: float
     resistance_ap_ohm: float
     tmr: float
-    up_transition_oe: float
-    down_transition_oe: float
-    centre_oe: float
-    coercive_oe: float
-    slope_s_per_oe: float
-    hard_axis_hk_oe: float
+    up_transition_oe: float | None
+    down_transition_oe: float | None
+    centre_oe: float | None
+    coercive_oe: float | None
+    slope_s_per_oe: float | None
+    hard_axis_hk_oe: float | None
+    missing: tuple[str, ...] = ()
 
 
-def _crossing(field: np.ndarray, value: np.ndarray, level: float) -> tuple[float, float]:
-    """First field where ``value`` crosses ``level`` along the sweep, and its slope there."""
+def _crossing(field: np.ndarray, value: np.ndarray, level: float) -> tuple[float, float] | None:
+    """First field where ``value`` crosses ``level`` along the sweep, and its slope there (None: no crossing)."""
     above = value >= level
-    k = int(np.flatnonzero(above[1:] != above[:-1])[0])
+    changes = np.flatnonzero(above[1:] != above[:-1])
+    if changes.size == 0:
+        return None
+    k = int(changes[0])
     h0, h1, v0, v1 = field[k], field[k + 1], value[k], value[k + 1]
+    if h1 == h0 or v1 == v0:  # two readings at one field: no slope to interpolate along
+        return float(h0), float("nan")
     return float(h0 + (level - v0) * (h1 - h0) / (v1 - v0)), float((v1 - v0) / (h1 - h0))
 
 
 def analyse_rh(data: pd.DataFrame) -> RHSummary:
-    """The figures of an R–H loop (see the module doc)."""
+    """The figures of an R–H loop (see the module doc).
+
+    Raises ValueError when not even R_P and R_AP can be had (no point out of
+    compliance, or no resistance change); a branch that is missing or never
+    crosses the mid-conductance level leaves its transition (and what follows
+    from it) None, with the reason in ``missing``.
+    """
     usable = data[data["In compliance"] == 0]
-    r = usable["Resistance (ohm)"].to_numpy()
+    r = usable["Resistance (ohm)"].to_numpy(float)
+    r = r[np.isfinite(r) & (r > 0)]
+    if r.size < 2:
+        raise ValueError(f"an R-H loop needs at least 2 positive resistances out of compliance (got {r.size})")
     r_p, r_ap = float(r.min()), float(r.max())
     if r_ap <= r_p:
         raise ValueError("the loop shows no resistance change")
     level = 0.5 * (1.0 / r_p + 1.0 / r_ap)
-    crossings = {}
+    crossings: dict[str, tuple[float, float] | None] = {}
+    missing = []
     for branch in ("up", "down"):
         part = usable[usable["Branch"] == branch]
-        crossings[branch] = _crossing(part["Field reading (Oe)"].to_numpy(),
-                                      1.0 / part["Resistance (ohm)"].to_numpy(), level)
-    (h_up, slope_up), (h_down, slope_down) = crossings["up"], crossings["down"]
+        if len(part) < 2:
+            crossings[branch] = None
+            missing.append(f"{branch} branch: {len(part)} point{'s' if len(part) != 1 else ''}, no transition")
+            continue
+        crossings[branch] = _crossing(part["Field reading (Oe)"].to_numpy(float),
+                                      1.0 / part["Resistance (ohm)"].to_numpy(float), level)
+        if crossings[branch] is None:
+            missing.append(f"{branch} branch never crosses the mid conductance (R {1 / level:.2f} ohm): "
+                           "no transition")
     tmr = r_ap / r_p - 1.0
-    slope = 0.5 * (abs(slope_up) + abs(slope_down))
-    return RHSummary(r_p, r_ap, tmr, h_up, h_down, 0.5 * (h_up + h_down), 0.5 * abs(h_up - h_down), slope,
-                     tmr / (2 * (1 + tmr) * r_p * slope))
+    up, down = crossings["up"], crossings["down"]
+    h_up = up[0] if up else None
+    h_down = down[0] if down else None
+    slopes = [abs(c[1]) for c in (up, down) if c is not None and np.isfinite(c[1])]
+    slope = float(np.mean(slopes)) if slopes else None
+    both = h_up is not None and h_down is not None
+    return RHSummary(r_p, r_ap, tmr, h_up, h_down,
+                     0.5 * (h_up + h_down) if both else None, 0.5 * abs(h_up - h_down) if both else None,
+                     slope, tmr / (2 * (1 + tmr) * r_p * slope) if slope else None, tuple(missing))
 
 
 class RHLoopProcedure(BenchProcedure):
@@ -103,7 +133,7 @@ class RHLoopProcedure(BenchProcedure):
         for branch, sweep in (("up", fields), ("down", fields[::-1])):
             for field_oe in sweep:
                 if self.should_stop():
-                    log.warning("R-H loop stopped after %d of %d points", done, total)
+                    log.info("R-H loop stopped after %d of %d points", done, total)
                     return
                 bench.set_field(float(field_oe))
                 reading_oe = bench.read_field_oe()

@@ -1,15 +1,19 @@
 """Array survey: every junction of the crossbar, its resistance, TMR and neuron slope.
 
-For each device, with the coil at zero field (a bias field would tilt the
-saturated moment off the reference): the read current is applied and the
-junction is held parallel then antiparallel by a saturating field-line input
-(its reference lies along the field line's field), giving R_P, R_AP and the
-TMR at the read bias, TMR = R_AP/R_P - 1 (docs/physics.md, eq. T1), and the
-output span between the saturated states, the neuron's range. Then, at the
-bias field, the resistance and lock-in derivative at zero input give the
-neuron's resting point and small-signal slope. A reading at the junction-bias compliance is an open junction, one
-below ``SHORT_BELOW_OHM`` a short: both are marked dead (their other columns
-are zero, not data).
+Each device is measured completely, then its row is written, so a survey
+stopped at any point keeps a full row for every device it measured. For each
+device, with the coil at zero field (a bias field would tilt the saturated
+moment off the reference): the read current is applied and the junction is
+held parallel then antiparallel by a saturating field-line input (its
+reference lies along the field line's field), giving R_P, R_AP and the TMR at
+the read bias, TMR = R_AP/R_P - 1 (docs/physics.md, eq. T1), and the output
+span between the saturated states, the neuron's range. Then the coil resets
+the junction's easy-axis state and settles at the bias field (the saturation
+just left that state undefined), and the resistance and lock-in derivative at
+zero input give the neuron's resting point and small-signal slope; the coil
+returns to zero for the next device. A reading at the junction-bias
+compliance is an open junction, one below ``SHORT_BELOW_OHM`` a short: both
+are marked dead (their other columns are zero, not data).
 """
 
 from __future__ import annotations
@@ -46,26 +50,21 @@ class ArraySurveyProcedure(BenchProcedure):
         bench.limits.check_field(self.bias_field_oe)
         array.prepare()
         ids = bench.config.chip.ids()
-        # Pass 1, coil at zero: a bias field would tilt the saturated moment off the reference.
-        saturated = {}
         for n, device in enumerate(ids):
             if self.should_stop():
+                log.info("survey stopped after %d of %d devices", n, len(ids))
                 return
+            if n:
+                bench.set_field(0.0)  # the saturated states are measured without a bias field
             p = array.measure_point(device, self.saturating_input_a)
             ap = array.measure_point(device, -self.saturating_input_a) if not p.dead else p
             bench.set_input_current(0.0)
-            saturated[device] = (p, ap)
-            self.emit("progress", 50.0 * (n + 1) / len(ids))
-        # Pass 2, at the bias field: the neuron's resting point and slope.
-        array.set_bias_field(self.bias_field_oe)
-        for n, device in enumerate(ids):
-            if self.should_stop():
-                log.warning("survey stopped after %d of %d devices", n, len(ids))
-                return
-            p, ap = saturated[device]
-            rest = array.measure_point(device, 0.0) if not ap.dead else ap
+            rest = ap
+            if not ap.dead:
+                array.set_bias_field(self.bias_field_oe)  # reset the easy-axis state, then the bias field
+                rest = array.measure_point(device, 0.0)
             self.emit("results", self._record(device, p, ap, rest))
-            self.emit("progress", 50.0 + 50.0 * (n + 1) / len(ids))
+            self.emit("progress", 100.0 * (n + 1) / len(ids))
 
     def _record(self, device: str, p, ap, rest) -> dict:
         row, col = self.bench.device_position(device)
@@ -83,6 +82,8 @@ class ArraySurveyProcedure(BenchProcedure):
 
 def survey_summary(data: pd.DataFrame) -> list[str]:
     """A few lines: how many devices live, and the spread of each figure over them."""
+    if data.empty:
+        return ["no device measured"]
     live = data[data["Dead"] == 0]
     dead = data[data["Dead"] != 0]["Device"].tolist()
     lines = [f"{len(live)} of {len(data)} devices live" + (f"; dead: {', '.join(dead)}" if dead else "")]

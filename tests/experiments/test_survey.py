@@ -25,13 +25,20 @@ def surveyed(tmp_path_factory):
     return Results.load(str(path)).data, truth, field_oe, config
 
 
-def test_every_device_is_surveyed_and_the_dead_ones_found(surveyed):
+def test_the_survey_against_the_truth(surveyed):
+    """One test, so that parallel workers do not each survey the chip (a survey is the slowest sweep)."""
+    _every_device_is_surveyed_and_the_dead_ones_found(surveyed)
+    _resistance_and_tmr_at_the_read_bias_match_the_truth(surveyed)
+    _the_slope_is_the_neurons_derivative_at_rest(surveyed)
+
+
+def _every_device_is_surveyed_and_the_dead_ones_found(surveyed):
     data, truth, _, _ = surveyed
     assert data["Device"].tolist() == list(truth.device_ids)
     np.testing.assert_array_equal(data["Dead"].to_numpy() != 0, truth.dead)
 
 
-def test_resistance_and_tmr_at_the_read_bias_match_the_truth(surveyed):
+def _resistance_and_tmr_at_the_read_bias_match_the_truth(surveyed):
     data, truth, _, _ = surveyed
     live = data[data["Dead"] == 0]
     index = [truth.device_ids.index(d) for d in live["Device"]]
@@ -41,7 +48,7 @@ def test_resistance_and_tmr_at_the_read_bias_match_the_truth(surveyed):
     np.testing.assert_allclose(live["TMR"], expected, rtol=0.02)
 
 
-def test_the_slope_is_the_neurons_derivative_at_rest(surveyed):
+def _the_slope_is_the_neurons_derivative_at_rest(surveyed):
     data, truth, field_oe, config = surveyed
     live = data[data["Dead"] == 0]
     model = ModelNeuronArray.from_bench(config, noise=False)
