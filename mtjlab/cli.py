@@ -1,10 +1,12 @@
 """The ``mtjlab`` command.
 
 Each command is a small function taking the parsed arguments and returning an exit
-status. Errors a user can cause are :class:`~mtjlab.errors.MtjlabError`; they are
-printed on one line on stderr and the command exits with status 2. Heavy modules
-(configuration, simulation) are imported inside the command functions, so
-``mtjlab --help`` stays fast.
+status. Whatever ends a command ends in one line on stderr and a status a script can
+rely on (see :mod:`mtjlab.cli_support`): 0 finished, 1 failed (an instrument fault or
+an unexpected error; the traceback only with ``-vv``), 2 refused or bad input (an
+:class:`~mtjlab.errors.MtjlabError` or a usage error), 130 stopped by Ctrl-C, 143
+stopped by SIGTERM. Heavy modules (configuration, simulation) are imported inside the
+command functions, so ``mtjlab --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from mtjlab import __version__
+from mtjlab.cli_support import (
+    EXIT_FAILED,
+    STOP_NAMES,
+    OneLineParser,
+    error_status,
+    float_option,
+    make_out_dir,
+    sigterm_raises,
+    stop_status,
+)
 from mtjlab.errors import MtjlabError
 
 if TYPE_CHECKING:  # imported lazily at run time
@@ -51,7 +63,9 @@ examples:
   mtjlab train
   mtjlab train --bench model --method numeric --hidden 8,4 --epochs 30
 
-Errors are printed on one line and the exit status is 2."""
+Errors are printed on one line. Exit status: 0 finished, 1 failed (instrument
+fault, unexpected error), 2 refused or bad input, 130 stopped by Ctrl-C, 143
+stopped by SIGTERM."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -81,12 +95,20 @@ def run_sim_curves(bench_file: Path | None, bias_fields_oe: list[float] | None, 
     bench = load_bench(bench_file) if bench_file is not None else load_default_bench()
     from tqdm import tqdm
 
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    make_out_dir(out_dir)  # refused in one line before anything is measured
     log.info("writing transfer curves to %s", out_dir)
 
     def progress(fields):
         return tqdm(fields, desc="bias fields", unit="field", leave=False, file=sys.stderr)
 
-    return write_curves(bench, bias_fields_oe, out_dir, progress)
+    try:
+        return write_curves(bench, bias_fields_oe, out_dir, progress)
+    except BaseException:
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a refused or stopped run leaves no empty folder of its own behind
+        raise
 
 
 # --------------------------------------------------------------------------- commands
@@ -124,7 +146,7 @@ def cmd_bench_resources(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mtjlab",
         description="Train neural networks of physical magnetic tunnel junctions, "
         "on a measurement bench or on the simulated bench.",
@@ -165,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     curves = sim_sub.add_parser("curves", help="transfer curves and derivatives of the simulated chip")
     curves.add_argument("--bench", type=Path, metavar="FILE",
                         help="bench YAML file (default: the packaged simulated bench)")
-    curves.add_argument("--bias-field-oe", type=float, nargs="+", metavar="F",
+    curves.add_argument("--bias-field-oe", type=float_option(-1e6, 1e6), nargs="+", metavar="F",
                         help="coil bias fields to sweep at, in oersted (default: from the bench)")
     curves.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="output directory for curves.csv and curves.png")
@@ -183,22 +205,43 @@ def _setup_logging(verbosity: int) -> None:
     logging.getLogger().setLevel(level)  # also when main() runs again in one process
 
 
+def _command_name(args: argparse.Namespace) -> str:
+    """``sweep rh``, ``bench check``, ``train``: the command as typed, for the final line."""
+    words = [args.command]
+    for attribute in ("config_command", "bench_command", "sweep_kind", "sim_command"):
+        if getattr(args, attribute, None):
+            words.append(getattr(args, attribute))
+    return " ".join(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``mtjlab`` command; return the exit status."""
+    """Run the ``mtjlab`` command; return the exit status (see the module doc)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, usage errors
+    except SystemExit as exc:  # --help, --version, usage errors (one line, status 2)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
     _setup_logging(args.verbose)
-    try:
-        return args.func(args)
-    except MtjlabError as exc:
-        print(f"mtjlab: {exc.one_line()}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("mtjlab: interrupted", file=sys.stderr)
-        return 130
+    command = _command_name(args)
+    with sigterm_raises():
+        try:
+            return args.func(args)
+        except (MtjlabError, KeyboardInterrupt, SystemExit) as exc:
+            stopped = stop_status(exc)
+            if stopped is not None:
+                print(f"mtjlab: {command} stopped by {STOP_NAMES[stopped]} (interrupted) before it finished; "
+                      f"run it again to start over", file=sys.stderr)
+                return stopped
+            if not isinstance(exc, MtjlabError):
+                raise  # a SystemExit of its own
+            print(f"mtjlab: {exc.one_line()}", file=sys.stderr)
+            return error_status(exc)
+        except Exception as exc:  # a bug or an unforeseen fault: one line, the traceback at -vv
+            log.debug("%s failed", command, exc_info=True)
+            reason = " ".join(str(exc).split())
+            print(f"mtjlab: {command} failed: {type(exc).__name__}{': ' + reason if reason else ''} "
+                  f"(run with -vv for the traceback)", file=sys.stderr)
+            return EXIT_FAILED

@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from mtjlab.errors import ConfigError
+from mtjlab.cli_support import (
+    EXIT_FAILED,
+    STOP_NAMES,
+    check_out_dir,
+    int_option,
+    stop_status,
+)
+from mtjlab.errors import ConfigError, DeadDeviceError, InstrumentError, MtjlabError
 
 METHOD_NAMES = "analog, numeric, model, nominal, perturbation, offline"
 
@@ -31,9 +38,10 @@ def add_train_parser(sub: Any) -> None:
     train.add_argument("--dataset", metavar="NAME", help="iris, digits, mnist or csv")
     train.add_argument("--method", metavar="NAME", help=f"gradient method: {METHOD_NAMES}")
     train.add_argument("--hidden", metavar="N[,N]", help="hidden layer sizes, e.g. 4 or 8,4")
-    train.add_argument("--folds", type=int, metavar="K", help="k of k-fold cross-validation")
-    train.add_argument("--epochs", type=int, metavar="E", help="epochs per fold")
-    train.add_argument("--seed", type=int, metavar="S", help="seed of splits, weights and shuffling")
+    train.add_argument("--folds", type=int_option(2, 100_000), metavar="K", help="k of k-fold cross-validation")
+    train.add_argument("--epochs", type=int_option(1, 1_000_000), metavar="E", help="epochs per fold")
+    train.add_argument("--seed", type=int_option(0, 2**32 - 1), metavar="S",
+                       help="seed of splits, weights and shuffling (0 to 2**32 - 1)")
     train.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/<date>-<name>)")
     train.add_argument("--resume", type=Path, metavar="DIR", help="continue the stopped run in DIR")
     train.add_argument("--mnist-file", type=Path, metavar="PATH",
@@ -81,6 +89,7 @@ def build_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train (or resume); a stop names the resume command and exits 130 (Ctrl-C) or 143 (SIGTERM)."""
     from mtjlab.training.session import resume_training, run_training
 
     progress = ProgressBar(enabled=not args.no_progress)
@@ -93,17 +102,28 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--resume continues a run as it was configured; drop --{overrides[0].replace('_', '-')}")
             result = resume_training(args.resume, on_event=progress.update, on_trainer=lambda trainer: started.update(trainer=trainer))
         else:
+            # refused in one line before the bench is opened or anything is made
+            check_out_dir(args.out if args.out is not None else Path("runs"))
             config, config_dir = build_config(args)
             result = run_training(config, config_dir=config_dir, out=args.out, on_event=progress.update,
                                   on_trainer=lambda trainer: started.update(trainer=trainer))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit, MtjlabError) as exc:
         progress.close()
         record = getattr(started.get("trainer"), "record", None)
-        if record is None:
-            raise
-        sys.stderr.write(f"mtjlab: interrupted; the finished epochs are kept: mtjlab train --resume "
-                         f"{record.directory}\n")
-        return 130
+        run_dir = record.directory if record is not None else args.resume
+        stopped = stop_status(exc)  # also a measurement that a Ctrl-C cut short
+        if stopped is not None:
+            if run_dir is None:
+                sys.stderr.write(f"mtjlab: train stopped by {STOP_NAMES[stopped]} before its run directory was "
+                                 f"made; nothing was kept; run mtjlab train again\n")
+            else:
+                sys.stderr.write(f"mtjlab: train stopped by {STOP_NAMES[stopped]}; the finished epochs are kept: "
+                                 f"mtjlab train --resume {run_dir}\n")
+            return stopped
+        if run_dir is not None and isinstance(exc, (InstrumentError, DeadDeviceError)):  # a fault mid-run
+            sys.stderr.write(f"mtjlab: {exc.one_line()} (resume: mtjlab train --resume {run_dir})\n")
+            return EXIT_FAILED
+        raise
     finally:
         progress.close()
     print_summary(result.summary, sys.stdout)

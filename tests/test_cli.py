@@ -90,14 +90,18 @@ def test_keyboard_interrupt_exit_130(monkeypatch, capsys):
     assert "interrupted" in capsys.readouterr().err
 
 
-def test_bugs_are_not_disguised_as_user_errors(monkeypatch):
+def test_bugs_are_not_disguised_as_user_errors(monkeypatch, capsys, caplog):
     def bug(args):
-        raise ZeroDivisionError
+        raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(cli, "cmd_config_check", bug)
-    with pytest.raises(ZeroDivisionError):
-        cli.main(["config", "check", "x.yaml"])
+    assert cli.main(["config", "check", "x.yaml"]) == 1  # failed, not "bad input"
+    err = capsys.readouterr().err
+    assert err == "mtjlab: config check failed: ZeroDivisionError: division by zero (run with -vv for the traceback)\n"
     assert not issubclass(ZeroDivisionError, MtjlabError)
+    assert not any(r.exc_info for r in caplog.records)
+    assert cli.main(["-vv", "config", "check", "x.yaml"]) == 1  # the traceback is there at -vv
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
 
 
 # --------------------------------------------------------------------------- config check

@@ -29,11 +29,12 @@ def test_bench_check_on_the_simulated_bench_connects_exercises_and_leaves_it_saf
 def test_bench_check_of_a_real_bench_with_no_instruments_fails_in_one_line(capsys):
     status = cli.main(["bench", "check", str(DEFAULTS / "lab-bench-example.yaml"), "--visa-library", "@py"])
     err = capsys.readouterr().err.strip()
-    assert status == 2
+    assert status == 1  # an instrument fault: failed, not refused
     assert len(err.splitlines()) == 1
     assert err.startswith("mtjlab: read_source: cannot connect to GPIB0::24::INSTR")
 
 
+@pytest.mark.unsafe_lab("starts from a read source someone left on, at the emulator's power-on compliance")
 def test_a_visa_instrument_at_a_missing_address_fails_at_connect_naming_role_and_address(tmp_path):
     """One visa instrument among emulators: the error names it; the rest is left safe."""
     raw = load_default_bench().model_dump(mode="json", exclude_none=True)

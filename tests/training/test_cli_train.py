@@ -182,3 +182,36 @@ def test_a_run_killed_mid_epoch_resumes_losing_at_most_one_epoch(tmp_path):
     assert [(r["fold"], r["epoch"]) for r in rows] == [(str(f), str(e)) for f in (1, 2) for e in range(1, 7)]
     assert rows[:len(rows_before)] == rows_before  # finished epochs are kept as they were
     assert json.loads((run / "summary.json").read_text())["folds"] == 2
+
+
+# --------------------------------------------------------------------------- stops during a measurement
+@pytest.mark.parametrize("stop, status, name", [("ctrl-c", 130, "Ctrl-C"), ("sigterm", 143, "SIGTERM")])
+def test_a_stop_during_a_measurement_names_the_resume_command(tmp_path, monkeypatch, capsys, stop, status, name):
+    """The Bench's measurement turns a Ctrl-C into an error that keeps what it measured; SIGTERM arrives as the
+    Bench's SystemExit(143). Either way the run stops with the resume command and the signal's status."""
+    from mtjlab.cli_support import Terminated
+    from mtjlab.instruments.bench import Bench
+    from mtjlab.training import trainer as trainer_module
+
+    monkeypatch.chdir(tmp_path)
+    training, reads = {"on": False}, {"n": 0}
+    run, read_point = trainer_module.Trainer.run, Bench.read_point
+
+    def running(self, *args, **kwargs):
+        training["on"] = True
+        return run(self, *args, **kwargs)
+
+    def read_until_stopped(self, *args, **kwargs):
+        if training["on"]:
+            reads["n"] += 1
+            if reads["n"] == 40:  # well inside a training step's measurement
+                raise KeyboardInterrupt if stop == "ctrl-c" else Terminated()
+        return read_point(self, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module.Trainer, "run", running)
+    monkeypatch.setattr(Bench, "read_point", read_until_stopped)
+    args = ["train", "--no-progress", "--folds", "2", "--epochs", "1", "--out", "r"]
+    assert cli.main(args) == status
+    err = capsys.readouterr().err
+    assert err == f"mtjlab: train stopped by {name}; the finished epochs are kept: mtjlab train --resume r\n", err
+    assert (tmp_path / "r" / "config.yaml").is_file()
