@@ -97,8 +97,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     procedure = _procedure(args, entry)
     check_out_dir(args.out)
     data_file = args.out / f"{kind}.csv"
-    if data_file.exists():
-        raise DataFileError(f"{data_file}: already exists; choose another --out (nothing was overwritten)")
+    for path in (data_file, data_file.with_suffix(".png"), *(args.out / name for name in entry.product_names)):
+        if path.exists():  # refused before measuring, not after
+            raise DataFileError(f"{path}: already exists; choose another --out (nothing was overwritten)")
     procedure.preflight()  # the bench file and every request, refused before the progress bar and the file
     with tqdm(total=100.0, unit="%", desc=f"sweep {kind}", file=sys.stderr, leave=False,
               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} %") as bar:

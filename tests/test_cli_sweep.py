@@ -38,6 +38,13 @@ def test_sweep_refuses_to_overwrite_and_names_bad_options(tmp_path, capsys):
     assert cli.main(["sweep", "derivative", "--out", str(tmp_path)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (tmp_path / "derivative.csv").read_text() == "kept"
+    for kept in ("iv.png", "calibration.yaml"):  # a figure or a product of the sweep is not overwritten either
+        (tmp_path / kept).write_text("kept")
+    assert cli.main(["sweep", "iv", "--out", str(tmp_path)]) == 2
+    assert cli.main(["sweep", "calibrate", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "iv.png: already exists" in err and "calibration.yaml: already exists" in err
+    assert not (tmp_path / "iv.csv").exists() and not (tmp_path / "calibrate.csv").exists()
     assert cli.main(["sweep", "iv", "--points", "1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--points: 1 is out of range (3 to 10001)" in err

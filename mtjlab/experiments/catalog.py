@@ -157,6 +157,8 @@ class SweepKind:
     plot: Callable[[pd.DataFrame, Path], None]
     #: Files made from a fresh measurement (not on replay): (data, procedure, folder) -> lines.
     products: Callable[[pd.DataFrame, object, Path], list[str]] | None = None
+    #: The names of those files in the folder (checked to be free before measuring).
+    product_names: tuple[str, ...] = ()
 
 
 SWEEPS: dict[str, SweepKind] = {
@@ -168,7 +170,8 @@ SWEEPS: dict[str, SweepKind] = {
         d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], None)),
     "survey": SweepKind(ArraySurveyProcedure, lambda d, p: survey_summary(d), plot_survey),
     "calibrate": SweepKind(CalibrationProcedure, _calibration_summary, lambda d, p: _plot_sweep(
-        d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], "Device"), _write_calibration_file),
+        d, p, "Input current (A)", ["Output voltage (V)", "Derivative (V/A)"], "Device"), _write_calibration_file,
+        ("calibration.yaml",)),
     "iv": SweepKind(IVProcedure, _iv_summary, lambda d, p: _plot_sweep(
         d, p, "Read current (A)", ["Voltage (V)", "Resistance (ohm)"], "State")),
 }
