@@ -95,8 +95,10 @@ def _refuse_kind(mode: int, source: str, error_class: type[MtjlabError]) -> None
 def _refuse_size(size: int, source: str, what: str, max_bytes: int,
                  error_class: type[MtjlabError]) -> None:
     if size > max_bytes:
-        raise _fail(error_class, source, f"is {describe_size(size)}, larger than the "
-                    f"{describe_size(max_bytes)} limit for {what}")
+        shown = describe_size(size)
+        if shown == describe_size(max_bytes):  # just over the limit: the rounded sizes look equal
+            shown = f"{size:,} bytes"
+        raise _fail(error_class, source, f"is {shown}, larger than the {describe_size(max_bytes)} limit for {what}")
 
 
 def check_regular_file(path: str | os.PathLike[str], *, what: str, max_bytes: int,

@@ -361,8 +361,8 @@ def resolve_bench_path(ref: str, relative_to: PathLike | None = None,
     if candidate.is_file():
         return candidate
     if candidate.exists():  # a folder, a pipe or a device: say so rather than "not found"
-        check_regular_file(candidate, what="a bench file", max_bytes=CONFIG_MAX_BYTES,
-                           source=f"{source}: bench: {ref}", error_class=ConfigError)
+        check_regular_file(candidate, what="a bench file", max_bytes=CONFIG_MAX_BYTES, source=ref,
+                           error_class=ConfigError)
     if ref in default_names():
         return default_path(ref)
     raise ConfigError(f"{source}: bench: file not found and not a packaged default "

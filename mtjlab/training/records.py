@@ -163,7 +163,8 @@ class RunRecord:
     def open(cls, directory: Path) -> "RunRecord":
         """An existing run directory, for resuming."""
         directory = Path(directory)
-        if not (directory / "config.yaml").is_file():
+        config = directory / "config.yaml"
+        if not directory.is_dir() or not (config.exists() or config.is_symlink()):
             raise DataFileError(f"{directory}: not a run directory (no config.yaml)")
         return cls(directory)
 
@@ -225,10 +226,13 @@ class RunRecord:
                 check_checkpoint(arrays, str(path))
                 if fits is not None:
                     fits(arrays, str(path))
-                return path, arrays
             except DataFileError as exc:
-                log.warning("%s; trying the checkpoint before", exc.one_line())
                 reasons.append(exc.one_line())
+                continue
+            if reasons:  # one line, whatever number were skipped
+                log.warning("%d newer checkpoint(s) damaged (newest: %s); resuming from %s",
+                            len(reasons), reasons[0], path.name)
+            return path, arrays
         if paths:
             raise DataFileError(f"{self.directory}: no checkpoint could be read ({len(paths)} damaged; newest: "
                                 f"{reasons[0]}); nothing was resumed or retrained")
