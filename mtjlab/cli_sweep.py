@@ -71,8 +71,10 @@ def _procedure(args: argparse.Namespace, entry: Any) -> Any:
     options = _options(entry.procedure)
     values = {name: getattr(args, name) for name in options if getattr(args, name) is not None}
     if args.bench is not None:
-        if not args.bench.is_file():
-            raise ConfigError(f"{args.bench}: no such bench file")
+        from .safe_files import CONFIG_MAX_BYTES, check_regular_file
+
+        # a pipe, a device or a folder is named as what it is, not as missing
+        check_regular_file(args.bench, what="a bench file", max_bytes=CONFIG_MAX_BYTES, error_class=ConfigError)
         values[BENCH_PARAMETER] = str(args.bench)
     for name, value in values.items():
         if name in options:

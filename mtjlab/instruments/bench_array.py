@@ -202,7 +202,8 @@ class BenchNeuronArray:
                 break
             output[k], derivative[k] = point.output_v, point.derivative_v_per_a
             if exact is not None:
-                exact[k] = self._truth(device, float(inputs[k]))
+                # at the level the source really applies (its resolution), as the lab knows it
+                exact[k] = self._truth(device, self.bench.settings.input_current_a)
         self.bench.set_input_current(0.0)  # the field line rests between devices
         return alive
 

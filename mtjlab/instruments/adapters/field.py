@@ -249,9 +249,10 @@ class ClosedLoopField:
             if abs(error_oe) <= self.tolerance_oe:
                 log.debug("field: %g Oe settled (reading %.4g Oe)", target_oe, reading_oe)
                 return
-            if in_band:
-                log.warning("field: %g Oe lies inside the coil's remanence band (+/-%g Oe); holding %.4g Oe "
-                            "at zero current", target_oe, abs(self.remanence_oe), reading_oe)
+            if in_band:  # zero field is asked for often (resting, surveys): that is not worth a warning
+                log.log(logging.INFO if target_oe == 0 else logging.WARNING,
+                        "field: %g Oe lies inside the coil's remanence band (+/-%g Oe); holding %.4g Oe "
+                        "at zero current", target_oe, abs(self.remanence_oe), reading_oe)
                 return
             corrected_a = self._current_a + error_oe / self.coil_oe_per_a
             if abs(corrected_a) > self.max_current_a:
