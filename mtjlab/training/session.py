@@ -5,6 +5,10 @@ limit beyond the safe range, too few live devices) is checked before the run
 directory is created, so a refused run leaves nothing behind. The bench is
 opened in a ``with`` block: whatever ends the run (the end, a stop request, an
 error, Ctrl-C, SIGTERM) leaves every output ramped to zero.
+
+A caller that already holds a connected Bench (the GUI's worker thread owns
+one) passes it as ``bench=``: the run then measures on it without opening or
+shutting it, and making it safe afterwards is the caller's duty.
 """
 
 from __future__ import annotations
@@ -63,9 +67,21 @@ def _is_replay(bench: str) -> bool:
 
 
 @contextlib.contextmanager
-def open_array(config: TrainingConfig) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """The NeuronArray a (resolved) config names, and a snapshot of what it is."""
-    if config.bench == "model":
+def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The NeuronArray a (resolved) config names, and a snapshot of what it is.
+
+    ``bench``: an already connected Bench to measure on instead of opening the
+    one ``config.bench`` names (ignored for 'model' and replay configs, which use
+    no instruments). It is prepared (bias field, modulation) but neither opened
+    nor shut down here: its owner makes it safe.
+    """
+    if bench is not None and config.bench != "model" and not _is_replay(config.bench):
+        from ..instruments.bench_array import BenchNeuronArray
+
+        array = BenchNeuronArray(bench)
+        array.prepare()
+        yield array, bench.snapshot()
+    elif config.bench == "model":
         from ..instruments.model_array import ModelNeuronArray
 
         bench = load_default_bench()
@@ -96,14 +112,18 @@ def load_data(config: TrainingConfig) -> tuple[Dataset, list[tuple[np.ndarray, n
 
 def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out: Path | None = None,
                  runs_parent: Path = Path("runs"), on_event: Callable[[TrainingEvent], None] | None = None,
-                 on_trainer: Callable[[Trainer], None] | None = None) -> RunResult:
-    """Train as ``config`` says into a new run directory (``out``, or runs/<date>-<name>)."""
+                 on_trainer: Callable[[Trainer], None] | None = None, bench: Any = None) -> RunResult:
+    """Train as ``config`` says into a new run directory (``out``, or runs/<date>-<name>).
+
+    ``bench``: a connected Bench to train on (see :func:`open_array`); None opens
+    the one the config names and shuts it down at the end.
+    """
     config = resolved(config, config_dir)
     dataset, splits = load_data(config)
     if out is not None and out.exists() and any(out.iterdir()):
         raise MtjlabError(f"{out}: already exists and is not empty; choose another --out (nothing was overwritten)")
     started = time.perf_counter()
-    with open_array(config) as (array, snapshot):
+    with open_array(config, bench) as (array, snapshot):
         tally = MeasurementTally()
         sweep = calibrate(array)
         tally.measurements += int(sweep.output_v.size)
@@ -119,13 +139,13 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
 
 
 def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] | None = None,
-                    on_trainer: Callable[[Trainer], None] | None = None) -> RunResult:
+                    on_trainer: Callable[[Trainer], None] | None = None, bench: Any = None) -> RunResult:
     """Continue a stopped or killed run from its newest checkpoint.
 
     Every file of the run directory is checked before anything is measured; a
     missing or damaged one is refused in one line naming it (never a silent
     restart from scratch), and so is a config.yaml edited to fewer epochs or
-    folds than the run has already done.
+    folds than the run has already done. ``bench`` as in :func:`run_training`.
     """
     from ..config import load_training
 
@@ -141,7 +161,7 @@ def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] 
         _check_progress(config, splits, config_path, *found)
     sweep = _saved_sweep(record)
     started = time.perf_counter()
-    with open_array(config) as (array, _snapshot):
+    with open_array(config, bench) as (array, _snapshot):
         unknown = sorted(set(sweep.devices) - set(array.device_ids))
         if unknown:
             raise DataFileError(f"{record.directory / 'calibration.npz'}: device {unknown[0]!r} is not on "
