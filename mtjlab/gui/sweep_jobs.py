@@ -75,6 +75,7 @@ class SweepJob(Job):
         self._pymeasure_worker: Any = None
         self._pending: list[dict[str, Any]] = []
         self._last_sent = 0.0
+        self._last_percent = -1
 
     def make_procedure(self) -> Any:
         """The procedure of this job's parameters (pymeasure converts and range-checks each)."""
@@ -102,7 +103,7 @@ class SweepJob(Job):
             if self._stop_requested:  # stopped while queued in the worker: nothing measured, nothing made
                 return SweepResult(self.kind, self.data_file, "stopped", 0, ["stopped before its first point"])
         try:
-            outcome = run_sweep(procedure, self.data_file, on_progress=self.signals.progress.emit)
+            outcome = run_sweep(procedure, self.data_file, on_progress=self._progress)
         finally:
             self._flush(force=True)
         state = "finished" if outcome.status == procedure.FINISHED else "stopped"
@@ -138,6 +139,13 @@ class SweepJob(Job):
             startup()
 
         procedure.startup = routed_startup
+
+    def _progress(self, percent: float) -> None:
+        """Pass progress on only when the whole percent changes (not one signal per point)."""
+        whole = int(percent)
+        if whole != self._last_percent:
+            self._last_percent = whole
+            self.signals.progress.emit(float(whole))
 
     def _add_rows(self, rows: list[dict[str, Any]]) -> None:
         with self._lock:

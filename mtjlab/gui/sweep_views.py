@@ -47,6 +47,8 @@ class SweepView(QWidget):
         self._data = pd.DataFrame()
         self._curves: list[pg.PlotDataItem] = []
         self.x_box, self.y_box = QComboBox(), QComboBox()
+        for box in (self.x_box, self.y_box):
+            box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.x_box.setToolTip("the data column along X")
         self.y_box.setToolTip("the data column along Y")
         self.x_box.currentTextChanged.connect(self._schedule)
@@ -54,7 +56,7 @@ class SweepView(QWidget):
         self.title = QLabel("no sweep")
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.plot.addLegend(offset=(10, 10))
+        self.plot.addLegend(offset=(10, 10), labelTextColor="k")
         self.summary = QPlainTextEdit()
         self.summary.setReadOnly(True)
         self.summary.setMaximumHeight(110)

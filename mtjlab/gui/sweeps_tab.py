@@ -67,7 +67,11 @@ class KindPanel(QWidget):
         self.kind = kind
         self.procedure_class = SWEEPS[kind].procedure
         self._queue = queue
-        self.names = [n for n in self.procedure_class().parameter_objects() if n != BENCH_PARAMETER]
+        parameters = self.procedure_class().parameter_objects()
+        # the order the procedure declares them (start before stop), not pymeasure's alphabetical one
+        declared = [n for n in vars(self.procedure_class) if n in parameters]
+        self.names = [n for n in declared + sorted(parameters) if n != BENCH_PARAMETER]
+        self.names = list(dict.fromkeys(self.names))
         self.inputs = InputsWidget(self.procedure_class, self.names, parent=self)
         self.sequencer = SequencerWidget(inputs=self.names, parent=self)
         self.sequencer.setToolTip("a parameter series: each combination is queued as its own sweep")
@@ -163,6 +167,8 @@ class SweepsTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(form)
+        scroll.setMinimumWidth(340)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         folder_row = QHBoxLayout()
         folder_row.addWidget(QLabel("Output folder"))
         folder_row.addWidget(self.folder_edit, 1)
@@ -183,6 +189,9 @@ class SweepsTab(QWidget):
         self.view = SweepView()
         self.queue_list = QTreeWidget()
         self.queue_list.setHeaderLabels(["Kind", "File", "State"])
+        self.queue_list.setRootIsDecorated(False)
+        for column, width in enumerate((75, 165, 80)):
+            self.queue_list.setColumnWidth(column, width)
         self.files = QListWidget()
         self.files.setToolTip("finished sweep files in the output folder: select one to re-plot it")
         self.files.currentItemChanged.connect(lambda item, _old: self.open_file(item))
@@ -199,6 +208,7 @@ class SweepsTab(QWidget):
         for widget, stretch in ((left, 0), (self.view, 1), (right, 0)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([560, 900, 330])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
