@@ -94,9 +94,9 @@ class SweepJob(Job):
         from ..experiments.runner import run_sweep
 
         if bench is None:
-            raise MtjlabError(f"sweep {self.kind}: needs instruments or the simulated bench; the 'model' "
-                              f"pseudo-bench has none (connect a bench file, or leave it empty for the "
-                              f"simulated bench)")
+            why = ("the 'model' pseudo-bench has none" if self.bench_file == "model" else "no bench is connected")
+            raise MtjlabError(f"sweep {self.kind}: needs instruments or the simulated bench; {why} (connect a "
+                              f"bench file, or leave it empty for the simulated bench)")
         procedure = self.make_procedure().use_bench(bench)
         self._route(procedure)
         with self._lock:

@@ -358,6 +358,9 @@ class SweepsTab(QWidget):
     def _on_disconnected(self) -> None:
         self._limits = None
         self.limits_label.setText("no bench connected")
+        removed = self._drop_waiting()  # never start them on whatever bench comes next
+        if removed:
+            self._say(f"bench disconnected: {removed} waiting sweep{'s' if removed != 1 else ''} removed")
         self._update_controls()
 
     def _update_controls(self) -> None:
