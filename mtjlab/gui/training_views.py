@@ -1,0 +1,281 @@
+"""RunView: the live and replay views of a training run (one plotting path for both).
+
+A live run feeds it trainer events, the run's setup (neuron curves) and step
+samples as they come; :meth:`RunView.load_run` reads a finished or stopped run
+directory into the *same* calls (epoch events from metrics.csv, the setup from
+calibration.npz, a sample from measurements/ and the newest checkpoint), so a
+replay is a live run fed from files. Every call only stores data and marks what
+changed; a single-shot timer redraws at most ten times a second, so a fast
+trainer never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtWidgets import QGridLayout, QLabel, QWidget
+
+from ..training.trainer import TrainingEvent
+from .run_samples import RunSetup, StepSample, epoch_events, last_sample, newest_checkpoint, read_metrics, read_setup
+
+log = logging.getLogger(__name__)
+
+#: Shortest time between two redraws (ms): ten redraws a second is smooth to the eye and cheap.
+REDRAW_INTERVAL_MS = 100
+
+
+#: Fold and neuron colours, far apart so neighbouring folds are told apart at a glance.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf")
+
+
+def _colour(n: int) -> Any:
+    return pg.mkColor(PALETTE[n % len(PALETTE)])
+
+
+def _duration(seconds: float) -> str:
+    from ..cli_train import format_duration  # the CLI's wording of a duration
+
+    return format_duration(max(0.0, seconds))
+
+
+class RunView(QWidget):
+    """Learning curves, progress and costs, activation curves with operating points, derivative
+    scatter and weight heatmaps of one training run (see the module docstring)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = pg.PlotWidget(title="loss (dashed: software tanh)")
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_plot.setLabel("left", "cross-entropy (nats)")
+        self.accuracy_plot = pg.PlotWidget(title="validation accuracy (dashed: tanh)")
+        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.accuracy_plot.setLabel("left", "accuracy (%)")
+        self.activation_plots = pg.GraphicsLayoutWidget()
+        self.derivative_plot = pg.PlotWidget(title="measured vs exact da/dz")
+        self.derivative_plot.setLabel("bottom", "exact da/dz")
+        self.derivative_plot.setLabel("left", "measured da/dz")
+        self.derivative_plot.addItem(pg.InfiniteLine(pos=(0, 0), angle=45, pen=pg.mkPen("#888", style=Qt.DashLine)))
+        self._derivative_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(30, 120, 220, 160))
+        self.derivative_plot.addItem(self._derivative_scatter)
+        self.weight_plots = pg.GraphicsLayoutWidget()
+        self.stats = QLabel()
+        self.stats.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.stats.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        grid = QGridLayout(self)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(self.accuracy_plot, 0, 1)
+        grid.addWidget(self.stats, 0, 2)
+        grid.addWidget(self.activation_plots, 1, 0)
+        grid.addWidget(self.derivative_plot, 1, 1)
+        grid.addWidget(self.weight_plots, 1, 2)
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self.redraw)
+        self.redraws = 0  # how many redraws happened (the coalescing is checked on it)
+        self.clear()
+
+    # --------------------------------------------------------------- feeding
+    def clear(self) -> None:
+        """Forget the run shown (the plots empty at the next redraw)."""
+        self.rows: list[dict[str, Any]] = []
+        self.setup: RunSetup | None = None
+        self.sample: StepSample | None = None
+        self.weights: list[np.ndarray] | None = None
+        self.state = "no run"
+        self.step = 0
+        self.total_steps = 0
+        self._rate_from: tuple[float, int] | None = None  # (wall time, step) the step rate counts from
+        self._dirty = {"curves", "setup", "sample", "weights", "stats"}
+        self._schedule()
+
+    def on_event(self, event: TrainingEvent) -> None:
+        """A trainer event (GUI thread): progress, state, and an epoch's metrics row."""
+        if event.total_steps:
+            self.step, self.total_steps = event.step, event.total_steps
+        if event.kind in ("started", "resumed"):
+            self._rate_from = (time.monotonic(), event.step)
+        elif event.kind in ("paused", "stopped"):
+            self._rate_from = None
+        if event.kind == "epoch" and event.metrics is not None:
+            self.rows.append(dict(event.metrics))
+            self._dirty.add("curves")
+        labels = {"started": "running", "resumed": "running", "paused": "paused", "stopped": "stopped (resumable)",
+                  "finished": "finished"}
+        if event.kind in labels:
+            self.state = labels[event.kind]
+        if event.kind in ("step", "epoch", "fold"):
+            self.state = f"running: fold {event.fold + 1}, epoch {event.epoch + 1}"
+        self._dirty.add("stats")
+        self._schedule()
+
+    def set_setup(self, setup: RunSetup) -> None:
+        """The run's neuron curves (from its calibration)."""
+        self.setup = setup
+        self._dirty |= {"setup", "sample"}
+        self._schedule()
+
+    def on_sample(self, sample: StepSample) -> None:
+        """One training step's operating points, derivatives and (if given) weights."""
+        self.sample = sample
+        self._dirty.add("sample")
+        if sample.weights is not None:
+            self.set_weights(sample.weights)
+        self._schedule()
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """The network's parameters [W1, b1, W2, b2, ...]: a heatmap per weight matrix."""
+        self.weights = weights
+        self._dirty.add("weights")
+        self._schedule()
+
+    def load_run(self, run_dir: Path) -> None:
+        """Show a finished or stopped run directory from its files, through the live path."""
+        run_dir = Path(run_dir)
+        self.clear()
+        checkpoint = newest_checkpoint(run_dir)
+        total = 0
+        if checkpoint is not None:
+            self.step = int(checkpoint[0]["step"])
+        for event in epoch_events(read_metrics(run_dir), total):
+            self.on_event(event)
+        self.set_setup(read_setup(run_dir))
+        sample = last_sample(run_dir, self.setup) if self.setup is not None else None
+        if sample is not None:
+            self.on_sample(sample)
+        if checkpoint is not None:
+            self.set_weights(checkpoint[1])
+        self.state = "finished" if (run_dir / "summary.json").exists() else "stopped (resumable)"
+        self.redraw()
+
+    # -------------------------------------------------------------- drawing
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def redraw(self) -> None:
+        """Draw whatever changed since the last redraw."""
+        self._timer.stop()
+        dirty, self._dirty = self._dirty, set()
+        self.redraws += 1
+        if "curves" in dirty:
+            self._draw_curves()
+        if "setup" in dirty:
+            self._draw_setup()
+        if "sample" in dirty:
+            self._draw_sample()
+        if "weights" in dirty:
+            self._draw_weights()
+        if dirty & {"stats", "curves"}:
+            self._draw_stats()
+
+    def _draw_curves(self) -> None:
+        self.loss_plot.clear()
+        self.accuracy_plot.clear()
+        if self.rows:
+            self.loss_plot.addLegend(offset=(-10, 10))
+        for n, fold in enumerate(sorted({r["fold"] for r in self.rows})):
+            rows = [r for r in self.rows if r["fold"] == fold]
+            epochs = np.array([r["epoch"] for r in rows], float)
+            solid, dashed = pg.mkPen(_colour(n), width=2), pg.mkPen(_colour(n), width=1, style=Qt.DashLine)
+            self.loss_plot.plot(epochs, [r["loss"] for r in rows], pen=solid, symbol="o", symbolSize=4,
+                                symbolBrush=_colour(n), name=f"fold {fold}")
+            self.loss_plot.plot(epochs, [r["baseline_loss"] for r in rows], pen=dashed)
+            self.accuracy_plot.plot(epochs, [100 * r["val_accuracy"] for r in rows], pen=solid, symbol="o",
+                                    symbolSize=4, symbolBrush=_colour(n))
+            self.accuracy_plot.plot(epochs, [100 * r["baseline_val_accuracy"] for r in rows], pen=dashed)
+
+    def _draw_setup(self) -> None:
+        self.activation_plots.clear()
+        self._activation_points: list[list[pg.ScatterPlotItem]] = []
+        if self.setup is None:
+            return
+        for n, layer in enumerate(self.setup.curves):
+            plot = self.activation_plots.addPlot(row=n, col=0, title=f"layer {n + 1}: a(z), this batch")
+            plot.setLabel("bottom", "pre-activation z")
+            plot.setLabel("left", "activation a")
+            limit = self.setup.limit
+            for edge in (-limit, limit):
+                plot.addItem(pg.InfiniteLine(pos=edge, angle=90, pen=pg.mkPen("#aaa", style=Qt.DotLine)))
+            points = []
+            for curve in layer:
+                plot.plot(curve.z, curve.activation, pen=pg.mkPen(_colour(curve.neuron), width=1))
+                scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen("k", width=0.5), brush=_colour(curve.neuron))
+                plot.addItem(scatter)
+                points.append(scatter)
+            self._activation_points.append(points)
+
+    def _draw_sample(self) -> None:
+        sample = self.sample
+        measured, exact = [], []
+        for n, points in enumerate(getattr(self, "_activation_points", [])):
+            for j, scatter in enumerate(points):
+                if sample is None or n >= len(sample.layers):
+                    scatter.setData([], [])
+                    continue
+                layer = sample.layers[n]
+                scatter.setData(layer.z[:, j], layer.activation[:, j])
+        for layer in sample.layers if sample is not None else []:
+            if layer.derivative is not None and layer.exact_derivative is not None:
+                measured.append(np.ravel(layer.derivative))
+                exact.append(np.ravel(layer.exact_derivative))
+        if measured:
+            self._derivative_scatter.setData(np.concatenate(exact), np.concatenate(measured))
+            self.derivative_plot.setTitle("measured vs exact da/dz (this batch)")
+            self.derivative_plot.setToolTip("")
+        else:
+            self._derivative_scatter.setData([], [])
+            self.derivative_plot.setTitle("no exact da/dz to compare")
+            self.derivative_plot.setToolTip("Exact derivatives exist only on a simulated bench or the model, and "
+                                            "only live: the run record keeps what was measured.")
+
+    def _draw_weights(self) -> None:
+        self.weight_plots.clear()
+        if not self.weights:
+            return
+        matrices = self.weights[0::2]
+        for n, matrix in enumerate(matrices):
+            name = "output layer" if n == len(matrices) - 1 else f"hidden layer {n + 1}"
+            plot = self.weight_plots.addPlot(row=n, col=0, title=f"{name} weights")
+            plot.setLabel("bottom", "input")
+            plot.setLabel("left", "neuron")
+            bound = float(np.max(np.abs(matrix))) or 1.0
+            image = pg.ImageItem(np.asarray(matrix, float), levels=(-bound, bound))
+            image.setColorMap(pg.colormap.get("CET-D1"))
+            plot.addItem(image)
+            plot.setAspectLocked(False)
+
+    def _draw_stats(self) -> None:
+        rows = self.rows
+        cosines = [r["grad_cosine_median"] for r in rows if r.get("grad_cosine_median") is not None]
+        latest = rows[-1] if rows else None
+        lines = [f"<b>{self.state}</b>"]
+        if self.total_steps:
+            lines.append(f"step {self.step:,} of {self.total_steps:,}")
+        if latest is not None:
+            lines.append(f"fold {latest['fold']}, epoch {latest['epoch']}: validation "
+                         f"{100 * latest['val_accuracy']:.1f} % (software {100 * latest['baseline_val_accuracy']:.1f} %)")
+        lines.append("gradient cosine: " + (f"{cosines[-1]:.4f} (median of the last epoch; run median "
+                                            f"{float(np.median(cosines)):.4f})" if cosines else "n/a"))
+        lines.append(f"device measurements: {sum(int(r.get('measurements') or 0) for r in rows):,}")
+        lines.append(f"lab time: {_duration(sum(float(r.get('lab_time_s') or 0) for r in rows))}")
+        lines.append(f"time to the end: {self._eta()}")
+        self.stats.setText("<br>".join(lines))
+
+    def _eta(self) -> str:
+        """Remaining wall time from the step rate since the run (re)started; n/a while paused or done."""
+        if self._rate_from is None or not self.total_steps:
+            return "n/a"
+        since_s, from_step = self._rate_from
+        done, elapsed_s = self.step - from_step, time.monotonic() - since_s
+        if done <= 0 or elapsed_s <= 0:
+            return "estimating..."
+        return _duration((self.total_steps - self.step) * elapsed_s / done)
