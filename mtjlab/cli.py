@@ -37,6 +37,9 @@ log = logging.getLogger("mtjlab.cli")
 
 OVERVIEW = """\
 commands:
+  gui [--bench FILE|model] [--run DIR]
+                           the lab window: the bench bar with Safe stop, sweeps with
+                           live plots, training with live views, replay
   config check FILE        validate a bench or training YAML file, print a summary
   bench check [FILE]       connect to every instrument of a bench file (default: the
                            simulated bench), show who answered, exercise each one
@@ -196,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mtjlab.cli_train import add_train_parser
 
     add_train_parser(sub)
+    from mtjlab.cli_gui import add_gui_parser
+
+    add_gui_parser(sub)
     return parser
 
 

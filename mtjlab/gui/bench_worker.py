@@ -235,6 +235,7 @@ class BenchWorker:
         info = BenchInfo(config.name, bench_file, dict(self.bench.identities), config.limits.model_dump(),
                          self.bench.lab is not None)
         self.connected.emit(info)
+        log.info("connected to bench %s", config.name)
         self.status.emit(f"connected to {config.name}; everything at zero")
         self._poll()
 
@@ -255,8 +256,10 @@ class BenchWorker:
         try:
             bench.shutdown()
         except BaseException as exc:  # noqa: BLE001 - reported, never hidden
+            log.critical("bench not made safe: %s", one_line(exc))
             self.made_safe.emit(one_line(exc))
             return
+        log.info("bench made safe: every output at zero and off, every relay open")
         self.made_safe.emit("")
 
     def _poll(self) -> None:
