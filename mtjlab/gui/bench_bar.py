@@ -29,10 +29,24 @@ def _si(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     magnitude = abs(value)
-    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n")):
-        if magnitude >= factor or factor == 1e-9:
+    if magnitude < 1e-12:  # below any of these instruments' resolution: zero
+        return f"0 {unit}"
+    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if magnitude >= factor or factor == 1e-12:
             return f"{value / factor:.4g} {prefix}{unit}"
     return f"{value:g} {unit}"
+
+
+def describe_limits(lim: dict[str, float]) -> list[str]:
+    """The bench file's limits as a person reads them, with units (one line each)."""
+    return [
+        f"junction ≤ {_si(lim['max_bias_v'], 'V')}",
+        f"read current ≤ {_si(lim['max_read_current_a'], 'A')}",
+        f"input + modulation ≤ {_si(lim['max_input_current_a'], 'A')}",
+        f"sine ≤ {_si(lim['max_modulation_v_rms'], 'V rms')}",
+        f"field ≤ {lim['max_field_oe']:g} Oe, ramp ≤ {lim['max_field_ramp_oe_per_s']:g} Oe/s",
+        f"coil ≤ {_si(lim['max_coil_current_a'], 'A')}, sources ramp ≤ {_si(lim['max_source_ramp_a_per_s'], 'A/s')}",
+    ]
 
 
 class BenchBar(QWidget):
@@ -150,15 +164,7 @@ class BenchBar(QWidget):
             else:
                 state.setText("connected")
                 identity.setText(info.identities.get(role, ""))
-        lim = info.limits
-        self.limits_label.setText("\n".join([
-            f"junction ≤ {_si(lim['max_bias_v'], 'V')}",
-            f"read current ≤ {_si(lim['max_read_current_a'], 'A')}",
-            f"input + modulation ≤ {_si(lim['max_input_current_a'], 'A')}",
-            f"sine ≤ {_si(lim['max_modulation_v_rms'], 'V rms')}",
-            f"field ≤ {lim['max_field_oe']:g} Oe, ramp ≤ {lim['max_field_ramp_oe_per_s']:g} Oe/s",
-            f"coil ≤ {_si(lim['max_coil_current_a'], 'A')}, sources ramp ≤ {_si(lim['max_source_ramp_a_per_s'], 'A/s')}",
-        ]))
+        self.limits_label.setText("\n".join(describe_limits(info.limits)))
 
     def _on_disconnected(self) -> None:
         self.info = None

@@ -21,6 +21,7 @@ accepted too; jobs then run with ``bench`` set to None.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 #: How often the idle bench is read for the bench bar (ms): twice a second is
 #: live enough for a person and costs the instruments little.
 READOUT_INTERVAL_MS = 500
+#: How often Python may hand the GIL to another thread while both want it (s).
+GIL_SWITCH_INTERVAL_S = 0.0001
 #: The pseudo bench file that means "the physics model, no instruments".
 MODEL_BENCH = "model"
 
@@ -141,6 +144,12 @@ class BenchWorker:
     """
 
     def __init__(self) -> None:
+        # The simulated bench is pure Python in this thread: with the default 5 ms
+        # switch interval every Qt call of the GUI thread (which releases the GIL)
+        # could wait 5 ms to get it back, and a redraw of a few hundred calls stalls
+        # the window for seconds. 0.1 ms keeps the window responsive; the cost is
+        # small, since the GUI thread wants the GIL only while it draws.
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self.bench: Any = None
         self.bench_file = ""
         self._job: Job | None = None

@@ -36,6 +36,9 @@ DEFAULT_AXES: dict[str, tuple[str, str, str | None]] = {
 }
 
 
+#: Curve colours that read on the white plot background (no yellow), one per group.
+CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+
 class SweepView(QWidget):
     """A live or replayed sweep: plot, axis choice and summary (see the module docstring)."""
 
@@ -200,7 +203,7 @@ class SweepView(QWidget):
             xs = pd.to_numeric(part[x], errors="coerce").to_numpy(float)
             ys = pd.to_numeric(part[y], errors="coerce").to_numpy(float)
             keep = np.isfinite(xs) & np.isfinite(ys)
-            colour = pg.intColor(n, hues=max(len(parts), 6))
+            colour = CURVE_COLOURS[n % len(CURVE_COLOURS)]
             label = f"{group}: {name}" if name is not None else None
             curve = self.plot.plot(xs[keep], ys[keep], pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=5,
                                    symbolBrush=colour, symbolPen=None, name=label)

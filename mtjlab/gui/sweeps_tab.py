@@ -39,6 +39,7 @@ from PyQt5.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineE
 from ..errors import MtjlabError
 from ..experiments.catalog import SWEEPS
 from .bench_worker import MODEL_BENCH, BenchInfo, BenchWorker, one_line
+from .bench_bar import describe_limits
 from .sweep_jobs import SweepJob, SweepResult
 from .sweep_views import SweepView
 
@@ -351,8 +352,7 @@ class SweepsTab(QWidget):
 
     def _on_connected(self, info: BenchInfo) -> None:
         self._limits = dict(info.limits)
-        rows = "\n".join(f"{name} = {value:g}" for name, value in self._limits.items())
-        self.limits_label.setText(f"Limits of {info.name}:\n{rows}")
+        self.limits_label.setText(f"Limits of {info.name}:\n" + "\n".join(describe_limits(self._limits)))
         self._update_controls()
 
     def _on_disconnected(self) -> None:

@@ -67,6 +67,7 @@ class RunView(QWidget):
         self.stats = QLabel()
         self.stats.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.stats.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.stats.setWordWrap(True)  # a long line must not push the plots out of the window
         grid = QGridLayout(self)
         grid.addWidget(self.loss_plot, 0, 0)
         grid.addWidget(self.accuracy_plot, 0, 1)
@@ -178,20 +179,31 @@ class RunView(QWidget):
             self._draw_stats()
 
     def _draw_curves(self) -> None:
-        self.loss_plot.clear()
-        self.accuracy_plot.clear()
-        if self.rows:
-            self.loss_plot.addLegend(offset=(-10, 10))
-        for n, fold in enumerate(sorted({r["fold"] for r in self.rows})):
+        """Four curves per fold, made once and then given new data (a redraw adds no items)."""
+        folds = sorted({r["fold"] for r in self.rows})
+        curves = getattr(self, "_fold_curves", {})
+        if not folds or set(curves) - set(folds):  # a new run: start from empty plots
+            self.loss_plot.clear()
+            self.accuracy_plot.clear()
+            curves = self._fold_curves = {}
+        for n, fold in enumerate(folds):
             rows = [r for r in self.rows if r["fold"] == fold]
             epochs = np.array([r["epoch"] for r in rows], float)
-            solid, dashed = pg.mkPen(_colour(n), width=2), pg.mkPen(_colour(n), width=1, style=Qt.DashLine)
-            self.loss_plot.plot(epochs, [r["loss"] for r in rows], pen=solid, symbol="o", symbolSize=4,
-                                symbolBrush=_colour(n), name=f"fold {fold}")
-            self.loss_plot.plot(epochs, [r["baseline_loss"] for r in rows], pen=dashed)
-            self.accuracy_plot.plot(epochs, [100 * r["val_accuracy"] for r in rows], pen=solid, symbol="o",
-                                    symbolSize=4, symbolBrush=_colour(n))
-            self.accuracy_plot.plot(epochs, [100 * r["baseline_val_accuracy"] for r in rows], pen=dashed)
+            if fold not in curves:
+                if not curves:
+                    self.loss_plot.addLegend(offset=(-10, 10))
+                solid, dashed = pg.mkPen(_colour(n), width=2), pg.mkPen(_colour(n), width=1, style=Qt.DashLine)
+                curves[fold] = (
+                    self.loss_plot.plot(pen=solid, symbol="o", symbolSize=4, symbolBrush=_colour(n), name=f"fold {fold}"),
+                    self.loss_plot.plot(pen=dashed),
+                    self.accuracy_plot.plot(pen=solid, symbol="o", symbolSize=4, symbolBrush=_colour(n)),
+                    self.accuracy_plot.plot(pen=dashed),
+                )
+            loss, baseline_loss, accuracy, baseline_accuracy = curves[fold]
+            loss.setData(epochs, [r["loss"] for r in rows])
+            baseline_loss.setData(epochs, [r["baseline_loss"] for r in rows])
+            accuracy.setData(epochs, [100 * r["val_accuracy"] for r in rows])
+            baseline_accuracy.setData(epochs, [100 * r["baseline_val_accuracy"] for r in rows])
 
     def _draw_setup(self) -> None:
         self.activation_plots.clear()
@@ -238,10 +250,16 @@ class RunView(QWidget):
                                             "only live: the run record keeps what was measured.")
 
     def _draw_weights(self) -> None:
-        self.weight_plots.clear()
-        if not self.weights:
+        matrices = [np.asarray(m, float) for m in self.weights[0::2]] if self.weights else []
+        images = getattr(self, "_weight_images", [])
+        if matrices and [i.image.shape for i in images] == [m.shape for m in matrices]:
+            # the same layers again (every step): new values in the same items, no new plots
+            for image, matrix in zip(images, matrices):
+                bound = float(np.max(np.abs(matrix))) or 1.0
+                image.setImage(matrix, levels=(-bound, bound))
             return
-        matrices = self.weights[0::2]
+        self.weight_plots.clear()
+        self._weight_images = []
         for n, matrix in enumerate(matrices):
             name = "output layer" if n == len(matrices) - 1 else f"hidden layer {n + 1}"
             plot = self.weight_plots.addPlot(row=n, col=0, title=f"{name} weights")
@@ -251,6 +269,7 @@ class RunView(QWidget):
             image = pg.ImageItem(np.asarray(matrix, float), levels=(-bound, bound))
             image.setColorMap(pg.colormap.get("CET-D1"))
             plot.addItem(image)
+            self._weight_images.append(image)
             plot.setAspectLocked(False)
 
     def _draw_stats(self) -> None:
