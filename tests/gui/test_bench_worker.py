@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 pytest.importorskip("PyQt5")
@@ -11,39 +9,16 @@ pytest.importorskip("PyQt5")
 from PyQt5.QtCore import QSettings  # noqa: E402
 
 from mtjlab.gui.bench_bar import BenchBar  # noqa: E402
+from gui_jobs import EndlessMeasurement  # noqa: E402
+
 from mtjlab.gui.bench_worker import BenchWorker, Job  # noqa: E402
-from mtjlab.instruments.bench_array import BenchNeuronArray  # noqa: E402
 
 WAIT_MS = 30_000
 
 
 @pytest.fixture
-def worker(qtbot):
-    worker = BenchWorker()
-    with qtbot.waitSignal(worker.connected, timeout=WAIT_MS):
-        worker.request_connect("")
-    yield worker
-    assert worker.shut_down(WAIT_MS)
-
-
-class EndlessSweep(Job):
-    """Measures one device over and over until stopped (a sweep that never ends by itself)."""
-
-    name = "endless sweep"
-
-    def __init__(self) -> None:
-        self.running = threading.Event()
-        self._stop = threading.Event()
-
-    def run(self, bench):
-        array = BenchNeuronArray(bench)
-        while not self._stop.is_set():
-            array.measure(["r0c1"], [[2e-3, 4e-3]])
-            self.running.set()
-        return "stopped"
-
-    def stop(self) -> None:
-        self._stop.set()
+def worker(sim_worker):
+    return sim_worker
 
 
 class Failing(Job):
@@ -84,7 +59,7 @@ def _connected_info(worker):
 
 
 def test_safe_stop_stops_a_running_job_and_leaves_everything_safe(qtbot, worker):
-    job = EndlessSweep()
+    job = EndlessMeasurement()
     assert worker.submit(job)
     assert job.running.wait(WAIT_MS / 1000)
     assert not worker.submit(Quick())  # one job drives the bench at a time
@@ -108,7 +83,7 @@ def test_a_failing_job_is_reported_in_one_line_the_bench_is_safe_and_the_next_jo
 def test_the_safe_stop_shortcut_reaches_the_worker(qtbot, worker):
     bar = BenchBar(worker)
     qtbot.addWidget(bar)
-    job = EndlessSweep()
+    job = EndlessMeasurement()
     worker.submit(job)
     assert job.running.wait(WAIT_MS / 1000)
     with qtbot.waitSignal(worker.made_safe, timeout=WAIT_MS):
@@ -120,7 +95,7 @@ def test_shutting_down_the_worker_leaves_the_bench_safe(qtbot):
     worker = BenchWorker()
     with qtbot.waitSignal(worker.connected, timeout=WAIT_MS):
         worker.request_connect("")
-    job = EndlessSweep()
+    job = EndlessMeasurement()
     worker.submit(job)
     assert job.running.wait(WAIT_MS / 1000)
     lab = worker.bench.lab

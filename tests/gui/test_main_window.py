@@ -16,28 +16,12 @@ pytest.importorskip("PyQt5")
 from PyQt5.QtCore import QSettings  # noqa: E402
 from PyQt5.QtWidgets import QMessageBox  # noqa: E402
 
+from gui_jobs import EndlessMeasurement  # noqa: E402
+
 from mtjlab.gui.bench_worker import Job  # noqa: E402
 from mtjlab.gui.main_window import MainWindow  # noqa: E402
-from mtjlab.instruments.bench_array import BenchNeuronArray  # noqa: E402
 
 WAIT_MS = 30_000
-
-
-class EndlessMeasurement(Job):
-    name = "endless measurement"
-
-    def __init__(self) -> None:
-        self.running = threading.Event()
-        self._stop = threading.Event()
-
-    def run(self, bench):
-        array = BenchNeuronArray(bench)
-        while not self._stop.is_set():
-            array.measure(["r0c1"], [[2e-3, 4e-3]])
-            self.running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 @pytest.fixture

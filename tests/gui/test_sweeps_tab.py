@@ -9,7 +9,6 @@ pytest.importorskip("PyQt5")
 from pymeasure.experiment import Results  # noqa: E402
 from PyQt5.QtCore import QSettings  # noqa: E402
 
-from mtjlab.gui.bench_worker import BenchWorker  # noqa: E402
 from mtjlab.gui.sweeps_tab import SweepsTab  # noqa: E402
 from mtjlab.gui.sweep_views import SweepView  # noqa: E402
 
@@ -17,13 +16,9 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture
-def worker(qtbot):
-    """A BenchWorker connected to the packaged simulated bench, shut down (bench safe) at the end."""
-    worker = BenchWorker()
-    with qtbot.waitSignal(worker.connected, timeout=WAIT_MS):
-        worker.request_connect("")
-    yield worker
-    assert worker.shut_down(WAIT_MS)
+def worker(sim_worker):
+    """The packaged simulated bench's worker (tests/gui/conftest.py)."""
+    return sim_worker
 
 
 @pytest.fixture
