@@ -70,16 +70,15 @@ class SafetyLimits:
             raise SafetyLimitError(f"refused: {what} {shown} is not a finite number; nothing was sent")
         return number
 
-    _finite = finite
 
     def check_read_current(self, current_a: float) -> float:
-        current_a = self._finite("read current", current_a)
+        current_a = self.finite("read current", current_a)
         if abs(current_a) > self.max_read_current_a:
             self._refuse("read current", _si(current_a, "A"), "max_read_current_a", _si(self.max_read_current_a, "A"))
         return current_a
 
     def check_bias(self, compliance_v: float) -> float:
-        compliance_v = self._finite("junction voltage compliance", compliance_v)
+        compliance_v = self.finite("junction voltage compliance", compliance_v)
         if not 0 < compliance_v <= self.max_bias_v:
             self._refuse("junction voltage compliance", _si(compliance_v, "V"), "max_bias_v", _si(self.max_bias_v, "V"))
         return compliance_v
@@ -90,7 +89,7 @@ class SafetyLimits:
 
     def check_input_current(self, current_a: float, modulation_peak_a: float) -> float:
         """The DC input plus the modulation's peak must stay within the input limit."""
-        current_a = self._finite("input current", current_a)
+        current_a = self.finite("input current", current_a)
         if abs(current_a) + modulation_peak_a > self.max_input_current_a:
             what = "input current" if modulation_peak_a == 0 else "input current plus modulation peak"
             self._refuse(what, _si(abs(current_a) + modulation_peak_a, "A"), "max_input_current_a",
@@ -99,7 +98,7 @@ class SafetyLimits:
 
     def check_modulation(self, peak_a: float, input_current_a: float) -> float:
         """A modulation of ``peak_a`` (A): its sine voltage and the summed input current."""
-        peak_a = self._finite("modulation amplitude", peak_a)
+        peak_a = self.finite("modulation amplitude", peak_a)
         if peak_a < 0:
             raise SafetyLimitError(f"refused: modulation amplitude {_si(peak_a, 'A')} is negative; nothing was sent")
         v_rms = peak_a * self.modulation_resistor_ohm / math.sqrt(2.0)
@@ -112,7 +111,7 @@ class SafetyLimits:
         return peak_a
 
     def check_field(self, field_oe: float) -> float:
-        field_oe = self._finite("field", field_oe)
+        field_oe = self.finite("field", field_oe)
         if abs(field_oe) > self.max_field_oe:
             self._refuse("field", f"{field_oe:g} Oe", "max_field_oe", f"{self.max_field_oe:g} Oe")
         current = abs(field_oe) / self.coil_oe_per_a
@@ -122,14 +121,14 @@ class SafetyLimits:
         return field_oe
 
     def check_field_rate(self, rate_oe_per_s: float) -> float:
-        rate = self._finite("field ramp rate", rate_oe_per_s)
+        rate = self.finite("field ramp rate", rate_oe_per_s)
         if not 0 < rate <= self.max_field_ramp_oe_per_s:
             self._refuse("field ramp rate", f"{rate:g} Oe/s", "max_field_ramp_oe_per_s",
                          f"{self.max_field_ramp_oe_per_s:g} Oe/s")
         return rate
 
     def check_source_rate(self, rate_a_per_s: float) -> float:
-        rate = self._finite("source ramp rate", rate_a_per_s)
+        rate = self.finite("source ramp rate", rate_a_per_s)
         if not 0 < rate <= self.max_source_ramp_a_per_s:
             self._refuse("source ramp rate", _si(rate, "A/s"), "max_source_ramp_a_per_s",
                          _si(self.max_source_ramp_a_per_s, "A/s"))

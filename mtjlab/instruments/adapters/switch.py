@@ -71,17 +71,21 @@ class MatrixSwitch:
         self.clock.sleep(self.settle_s)
         log.debug("switch: all relays open")
 
+    def _closed_channels(self) -> tuple[list[str], list[tuple[int, int, int]]]:
+        """The closed crosspoints as the instrument names them, and as sorted (slot, row, col)."""
+        names = [n.strip() for item in self.driver.closed_channels for n in str(item).split(",") if n.strip()]
+        try:
+            return names, sorted(parse_channel(n) for n in names)
+        except ValueError as exc:
+            raise InstrumentError(f"switch: unexpected closed-channel reply {names!r}: {exc}") from exc
+
     def read_route(self) -> tuple[int, int] | None:
         """The device the closed relays connect, read from the instrument (adopted as the route).
 
-        Several closed crosspoints are no route: they are opened (every source is
-        at zero whenever relays may move), and None is returned.
+        Several closed crosspoints are no route: None is returned (the next
+        routing opens every relay first, break before make).
         """
-        names = [n.strip() for item in self.driver.closed_channels for n in str(item).split(",") if n.strip()]
-        try:
-            closed = sorted(parse_channel(n) for n in names)
-        except ValueError as exc:
-            raise InstrumentError(f"switch: unexpected closed-channel reply {names!r}: {exc}") from exc
+        names, closed = self._closed_channels()
         self._connected = closed[0][1:] if len(closed) == 1 and closed[0][0] == SLOT else None
         if closed and self._connected is None:
             log.warning("switch: closed channels %s are not one route", ", ".join(names))
@@ -89,11 +93,7 @@ class MatrixSwitch:
 
     def verify(self) -> tuple[int, int] | None:
         """Read the closed crosspoints back; InstrumentError unless they are exactly the tracked route."""
-        names = [n.strip() for item in self.driver.closed_channels for n in str(item).split(",") if n.strip()]
-        try:
-            closed = sorted(parse_channel(n) for n in names)
-        except ValueError as exc:
-            raise InstrumentError(f"switch: unexpected closed-channel reply {names!r}: {exc}") from exc
+        names, closed = self._closed_channels()
         expected = [] if self._connected is None else [(SLOT, *self._connected)]
         if closed != expected:
             shown = ", ".join(names) or "none"
