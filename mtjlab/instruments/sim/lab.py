@@ -41,7 +41,6 @@ import numpy as np
 from . import transport
 from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, SourceState, VirtualClock
 from .macrospin import select_branch
-from .response_tables import bias_field_key
 from .mtj import MTJChip
 from .safety_monitor import SafetyMonitor
 
@@ -286,8 +285,7 @@ class VirtualLab:
                 change.dc_v = 0.0
             return
         inputs = np.array([[c.conditions.input_a for c in group]])
-        key = (first.read_a, first.modulation_a, bias_field_key(first.field_oe), first.generation)
-        uses = self._setting_uses[key] = self._setting_uses.get(key, 0) + 1
+        uses = self._setting_uses[first.setting[1:]] = self._setting_uses.get(first.setting[1:], 0) + 1
         exact = (not self.chip.tables_ready(first.read_a, first.modulation_a)
                  and len(group) <= EXACT_GROUP_LIMIT and uses < TABULATE_AFTER_USES)
         response = self.chip.measure([first.device], inputs, first.read_a, first.modulation_a, exact=exact)
