@@ -147,8 +147,8 @@ class BenchWorker:
         # The simulated bench is pure Python in this thread: with the default 5 ms
         # switch interval every Qt call of the GUI thread (which releases the GIL)
         # could wait 5 ms to get it back, and a redraw of a few hundred calls stalls
-        # the window for seconds. 0.1 ms keeps the window responsive; the cost is
-        # small, since the GUI thread wants the GIL only while it draws.
+        # the window for seconds. 0.1 ms bounds each wait; the window's drawing also
+        # goes first at the worker's checkpoints (mtjlab.foreground).
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self.bench: Any = None
         self.bench_file = ""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 
-from PyQt5.QtCore import QSettings, Qt
+from PyQt5.QtCore import QEvent, QSettings, Qt
 from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
+from .. import foreground
 from .bench_bar import BenchBar
 from .bench_worker import BenchWorker
 from .replay_tab import ReplayTab
@@ -110,6 +111,14 @@ class MainWindow(QMainWindow):
     def _on_made_safe(self, problem: str) -> None:
         if problem:
             self.show_error("making the bench safe", problem)
+
+    def event(self, event) -> bool:  # noqa: D401 - Qt's name
+        # The window's paint pass (every dirty widget, pyqtgraph's included) runs inside
+        # the UpdateRequest of the top-level window: it goes ahead of the worker.
+        if event.type() == QEvent.UpdateRequest:
+            with foreground.first():
+                return super().event(event)
+        return super().event(event)
 
     # ------------------------------------------------------------- leaving
     def close_without_asking(self) -> None:

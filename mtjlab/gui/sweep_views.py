@@ -22,6 +22,8 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from .. import foreground
+
 #: Shortest time between two redraws (ms): ten a second is smooth to the eye.
 REDRAW_INTERVAL_MS = 100
 
@@ -187,8 +189,12 @@ class SweepView(QWidget):
             legend.clear()
 
     def redraw(self) -> None:
-        """Draw every row now (the timer calls this; finish() too)."""
+        """Draw every row now (the timer calls this; finish() too), ahead of the worker (mtjlab.foreground)."""
         self._timer.stop()
+        with foreground.first():
+            self._draw()
+
+    def _draw(self) -> None:
         self._join()
         x, y = self.x_box.currentText(), self.y_box.currentText()
         self._remove_curves()

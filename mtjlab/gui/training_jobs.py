@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from .. import foreground
 from ..config import TrainingConfig
 from ..errors import MtjlabError
 from ..training.trainer import Trainer, TrainingEvent, TrainingStopped
@@ -146,6 +147,7 @@ class TrainingJob(Job):
         last = [0.0]
 
         def step(network: Any, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> Any:
+            foreground.checkpoint()  # the model backend has no bus exchange to wait at
             result = original(network, x, y, rng)
             now = time.monotonic()
             if now - last[0] >= SAMPLE_INTERVAL_S:

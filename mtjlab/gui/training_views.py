@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QGridLayout, QLabel, QWidget
 
+from .. import foreground
 from ..training.trainer import TrainingEvent
 from .run_samples import RunSetup, StepSample, epoch_events, last_sample, newest_checkpoint, read_metrics, read_setup
 
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 #: Shortest time between two redraws (ms): ten redraws a second is smooth to the eye and cheap.
 REDRAW_INTERVAL_MS = 100
 
+
+#: The parts of the view, in the order a redraw draws them (each a ``_draw_<part>`` method).
+_PARTS = ("curves", "setup", "sample", "weights", "stats")
 
 #: Fold and neuron colours, far apart so neighbouring folds are told apart at a glance.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf")
@@ -80,7 +84,7 @@ class RunView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_INTERVAL_MS)
-        self._timer.timeout.connect(self.redraw)
+        self._timer.timeout.connect(self._redraw_in_steps)
         self.redraws = 0  # how many redraws happened (the coalescing is checked on it)
         self.clear()
 
@@ -160,26 +164,36 @@ class RunView(QWidget):
     # -------------------------------------------------------------- drawing
     def _schedule(self) -> None:
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(REDRAW_INTERVAL_MS)
 
     def redraw(self) -> None:
-        """Draw whatever changed since the last redraw."""
+        """Draw whatever changed since the last redraw, all of it now (a replay, the end of a run)."""
         self._timer.stop()
-        dirty, self._dirty = self._dirty, set()
-        self.redraws += 1
-        if "curves" in dirty:
-            self._draw_curves()
-        if "setup" in dirty:
-            self._draw_setup()
-        if "sample" in dirty:
-            self._draw_sample()
-        if "weights" in dirty:
-            self._draw_weights()
-        if dirty & {"stats", "curves"}:
-            self._draw_stats()
+        while self._dirty:
+            self._draw_next()
 
-    def _draw_curves(self) -> None:
+    def _redraw_in_steps(self) -> None:
+        """The timer's redraw: what changed, but yielding to the event loop after a part that builds
+        plots (about 20 ms each), so a click or a tick never waits for the whole of a first redraw."""
+        while self._dirty:
+            if self._draw_next() and self._dirty:
+                self._timer.start(0)
+                return
+
+    def _draw_next(self) -> bool:
+        """Draw the first part that changed, ahead of the worker (mtjlab.foreground); whether it built plots."""
+        part = next(p for p in _PARTS if p in self._dirty)
+        self._dirty.discard(part)
+        with foreground.first():
+            built = getattr(self, f"_draw_{part}")()
+        if not self._dirty:
+            self.redraws += 1
+            self._timer.setInterval(REDRAW_INTERVAL_MS)
+        return bool(built)
+
+    def _draw_curves(self) -> bool:
         """Four curves per fold, made once and then given new data (a redraw adds no items)."""
+        built = False
         folds = sorted({r["fold"] for r in self.rows})
         curves = getattr(self, "_fold_curves", {})
         if not folds or set(curves) - set(folds):  # a new run: start from empty plots
@@ -190,6 +204,7 @@ class RunView(QWidget):
             rows = [r for r in self.rows if r["fold"] == fold]
             epochs = np.array([r["epoch"] for r in rows], float)
             if fold not in curves:
+                built = True
                 if not curves:
                     self.loss_plot.addLegend(offset=(-10, 10))
                 solid, dashed = pg.mkPen(_colour(n), width=2), pg.mkPen(_colour(n), width=1, style=Qt.DashLine)
@@ -204,12 +219,13 @@ class RunView(QWidget):
             baseline_loss.setData(epochs, [r["baseline_loss"] for r in rows])
             accuracy.setData(epochs, [100 * r["val_accuracy"] for r in rows])
             baseline_accuracy.setData(epochs, [100 * r["baseline_val_accuracy"] for r in rows])
+        return built
 
-    def _draw_setup(self) -> None:
+    def _draw_setup(self) -> bool:
         self.activation_plots.clear()
         self._activation_points: list[list[pg.ScatterPlotItem]] = []
         if self.setup is None:
-            return
+            return False
         for n, layer in enumerate(self.setup.curves):
             plot = self.activation_plots.addPlot(row=n, col=0, title=f"layer {n + 1}: a(z), this batch")
             plot.setLabel("bottom", "pre-activation z")
@@ -224,8 +240,9 @@ class RunView(QWidget):
                 plot.addItem(scatter)
                 points.append(scatter)
             self._activation_points.append(points)
+        return True
 
-    def _draw_sample(self) -> None:
+    def _draw_sample(self) -> bool:
         sample = self.sample
         measured, exact = [], []
         for n, points in enumerate(getattr(self, "_activation_points", [])):
@@ -248,8 +265,9 @@ class RunView(QWidget):
             self.derivative_plot.setTitle("no exact da/dz to compare")
             self.derivative_plot.setToolTip("Exact derivatives exist only on a simulated bench or the model, and "
                                             "only live: the run record keeps what was measured.")
+        return False
 
-    def _draw_weights(self) -> None:
+    def _draw_weights(self) -> bool:
         matrices = [np.asarray(m, float) for m in self.weights[0::2]] if self.weights else []
         images = getattr(self, "_weight_images", [])
         if matrices and [i.image.shape for i in images] == [m.shape for m in matrices]:
@@ -257,7 +275,7 @@ class RunView(QWidget):
             for image, matrix in zip(images, matrices):
                 bound = float(np.max(np.abs(matrix))) or 1.0
                 image.setImage(matrix, levels=(-bound, bound))
-            return
+            return False
         self.weight_plots.clear()
         self._weight_images = []
         for n, matrix in enumerate(matrices):
@@ -271,8 +289,9 @@ class RunView(QWidget):
             plot.addItem(image)
             self._weight_images.append(image)
             plot.setAspectLocked(False)
+        return bool(matrices)
 
-    def _draw_stats(self) -> None:
+    def _draw_stats(self) -> bool:
         rows = self.rows
         cosines = [r["grad_cosine_median"] for r in rows if r.get("grad_cosine_median") is not None]
         latest = rows[-1] if rows else None
@@ -288,6 +307,7 @@ class RunView(QWidget):
         lines.append(f"lab time: {_duration(sum(float(r.get('lab_time_s') or 0) for r in rows))}")
         lines.append(f"time to the end: {self._eta()}")
         self.stats.setText("<br>".join(lines))
+        return False
 
     def _eta(self) -> str:
         """Remaining wall time from the step rate since the run (re)started; n/a while paused or done."""

@@ -20,6 +20,7 @@ from typing import Any, Callable, TypeVar
 from pyvisa import constants
 from pyvisa.errors import VisaIOError
 
+from .. import foreground
 from ..errors import ConnectionLostError, InstrumentError
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class ResilientMixin:
     def _attempt(self, command: str, action: Callable[[], T]) -> T:
         if self._depth:
             return action()
+        # Between whole exchanges: where the lab window may go first (see mtjlab.foreground).
+        foreground.checkpoint()
         if self._out_of_step:
             self.clear_interface()
         self._depth += 1
