@@ -37,5 +37,9 @@ class DeadDeviceError(MtjlabError):
     """A junction is dead (shorted or open) and cannot be used as a neuron."""
 
 
+class StopRequested(MtjlabError):
+    """A measurement ended between two points because its owner asked it to stop (not a fault)."""
+
+
 class ConnectionLostError(InstrumentError):
     """The connection to an instrument dropped; its outputs may still be on."""

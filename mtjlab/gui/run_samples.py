@@ -137,8 +137,8 @@ def newest_checkpoint(run_dir: Path) -> tuple[dict[str, Any], list[np.ndarray]] 
 
 
 def last_sample(run_dir: Path, setup: RunSetup) -> StepSample | None:
-    """The last recorded step of the newest measurements/ file, in calibrated units (no exact derivatives:
-    the record keeps what was measured)."""
+    """The last recorded step of the newest measurements/ file, in calibrated units, with the exact
+    derivatives where the run recorded them (a simulated bench or the model)."""
     files = sorted(Path(run_dir, "measurements").glob("fold*-epoch*.npz"))
     if not files:
         return None
@@ -152,6 +152,10 @@ def last_sample(run_dir: Path, setup: RunSetup) -> StepSample | None:
         steps = arrays[f"layer{n}.step"]
         step = int(steps.max())
         keep = steps == step
+        # The step's training batch, not an evaluation at the same step (outputs only, no derivative).
+        measured_derivative = np.all(np.isfinite(arrays[f"layer{n}.derivative_v_per_a"]), axis=0)
+        if (keep & measured_derivative).any():
+            keep &= measured_derivative
         input_a, output_v = arrays[f"layer{n}.input_a"][:, keep], arrays[f"layer{n}.output_v"][:, keep]
         dv_di = arrays[f"layer{n}.derivative_v_per_a"][:, keep]
         offset = np.array([c.input_offset_a for c in calibrations])[:, None]
@@ -159,7 +163,12 @@ def last_sample(run_dir: Path, setup: RunSetup) -> StepSample | None:
         v0 = np.array([c.output_offset_v for c in calibrations])[:, None]
         h = np.array([c.output_per_unit_v for c in calibrations])[:, None]
         z = (input_a - offset) / gain
-        layers.append(LayerSample(z.T, ((output_v - v0) / h).T, (dv_di * gain / h).T))
+        inside = np.abs(z) < setup.limit  # as the trainer: no derivative where z is clipped
+        exact_key = f"layer{n}.exact_derivative_v_per_a"
+        exact = None
+        if exact_key in arrays and arrays[exact_key].shape == arrays[f"layer{n}.derivative_v_per_a"].shape:
+            exact = (arrays[exact_key][:, keep] * gain / h * inside).T
+        layers.append(LayerSample(z.T, ((output_v - v0) / h).T, (dv_di * gain / h * inside).T, exact))
     return StepSample(fold - 1, epoch - 1, step, layers)
 
 

@@ -67,17 +67,19 @@ class TrainingJob(Job):
         self.run_dir: Path | None = self.resume_dir
         self._lock = threading.Lock()
         self._stop = False
+        self._stop_event = threading.Event()  # shared with the session: ends a measurement between points
         self._paused = False
         self._last_sent = 0.0
 
     # ---------------------------------------------------------- GUI thread
     def stop(self) -> None:
-        """Stop after the step in progress (any thread); the run directory stays resumable."""
+        """Stop before the next measured point (any thread); the run resumes from its last checkpoint."""
         with self._lock:
             self._stop = True
             trainer = self.trainer
+        self._stop_event.set()  # the calibration and a step in progress stop before their next point
         if trainer is not None:
-            trainer.request_stop()
+            trainer.request_stop()  # and a paused trainer wakes up to stop
 
     def pause(self) -> None:
         with self._lock:
@@ -107,10 +109,11 @@ class TrainingJob(Job):
         try:
             if self.resume_dir is not None:
                 result = resume_training(self.resume_dir, on_event=self._on_event, on_trainer=self._on_trainer,
-                                         bench=use)
+                                         bench=use, stop=self._stop_event)
             else:
                 result = run_training(config, config_dir=self.config_dir, runs_parent=self.runs_parent,
-                                      on_event=self._on_event, on_trainer=self._on_trainer, bench=use)
+                                      on_event=self._on_event, on_trainer=self._on_trainer, bench=use,
+                                      stop=self._stop_event)
         except TrainingStopped as exc:
             return TrainingOutcome("stopped", self.run_dir, None, exc.one_line())
         finally:

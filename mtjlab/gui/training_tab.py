@@ -259,6 +259,8 @@ class TrainingTab(QWidget):
             print_summary(result.summary, text)
             self.summary.setPlainText(text.getvalue())
             self.status.setText(f"finished: {result.run_dir}")
+        elif result.run_dir is None:  # stopped in the calibration: no run directory was made
+            self.status.setText(f"stopped: {result.message}")
         else:
             self.status.setText(f"stopped; resumable with Resume run… or mtjlab train --resume {result.run_dir}")
         self.view.redraw()

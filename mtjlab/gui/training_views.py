@@ -263,8 +263,8 @@ class RunView(QWidget):
         else:
             self._derivative_scatter.setData([], [])
             self.derivative_plot.setTitle("no exact da/dz to compare")
-            self.derivative_plot.setToolTip("Exact derivatives exist only on a simulated bench or the model, and "
-                                            "only live: the run record keeps what was measured.")
+            self.derivative_plot.setToolTip("Exact derivatives exist only on a simulated bench or the model; a "
+                                            "real bench's run shows what it measured.")
         return False
 
     def _draw_weights(self) -> bool:

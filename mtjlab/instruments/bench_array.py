@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import InstrumentError, MtjlabError, SafetyLimitError
+from ..errors import InstrumentError, MtjlabError, SafetyLimitError, StopRequested
 from .interfaces import NeuronMeasurement
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ class BenchNeuronArray:
         self._known_dead = frozenset(bench.config.chip.known_dead)
         self._found_dead: set[str] = set()
         self._prepared = False
+        #: Set (from any thread) to end a measurement before its next point with StopRequested:
+        #: a point on a real bench takes about a second, a layer's batch minutes.
+        self.stop: threading.Event | None = None
         # on a simulated bench, the virtual lab's true dV/dI (device_id, input_a) -> V/A
         self._truth = getattr(getattr(bench, "lab", None), "exact_derivative_v_per_a", None)
 
@@ -196,6 +200,8 @@ class BenchNeuronArray:
         true derivative into ``exact``); False if it is dead."""
         alive = True
         for k in self._visit_order(inputs):
+            if self.stop is not None and self.stop.is_set():
+                raise StopRequested(f"stopped on request before a point of {device}")
             point = self.measure_point(device, float(inputs[k]), with_derivative)
             if point.dead:
                 alive = False

@@ -207,8 +207,12 @@ class DeviceNeurons:
         exact = result.exact_derivative_v_per_a
         exact_derivative = None if exact is None else (exact[:, :batch] * scale * inside).T
         if self.log_measurements:
-            self.tally.log.append({"layer": np.array(layer), "step": np.array(self.tally.step), "input_a": result.input_current_a[:, :batch],
-                                   "output_v": output_v, "derivative_v_per_a": measured})
+            entry = {"layer": np.array(layer), "step": np.array(self.tally.step),
+                     "input_a": result.input_current_a[:, :batch], "output_v": output_v,
+                     "derivative_v_per_a": measured}
+            if exact is not None:  # a simulated bench or the model: the truth, kept beside what was measured
+                entry["exact_derivative_v_per_a"] = exact[:, :batch]
+            self.tally.log.append(entry)
         return LayerReading(activation, derivative, exact_derivative)
 
 

@@ -295,7 +295,10 @@ class RunRecord:
         arrays: dict[str, np.ndarray] = {}
         for layer in sorted({int(entry["layer"]) for entry in log}):
             entries = [e for e in log if int(e["layer"]) == layer]
-            for key in ("input_a", "output_v", "derivative_v_per_a"):
+            keys = ["input_a", "output_v", "derivative_v_per_a"]
+            if all("exact_derivative_v_per_a" in e for e in entries):  # simulated: the exact dV/dI too
+                keys.append("exact_derivative_v_per_a")
+            for key in keys:
                 arrays[f"layer{layer}.{key}"] = np.hstack([e[key] for e in entries]).astype(np.float32)
             arrays[f"layer{layer}.step"] = np.concatenate(
                 [np.full(e["input_a"].shape[1], int(e["step"]), np.int32) for e in entries])

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -24,14 +25,14 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..config import TrainingConfig, load_bench, load_default_bench, resolve_bench_path
-from ..errors import ConfigError, DataFileError, MtjlabError
+from ..errors import ConfigError, DataFileError, MtjlabError, StopRequested
 from ..experiments.calibration import write_calibration
 from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
 from .methods import make_method
 from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally, calibrate, map_neurons, require_live
 from .optimisers import make_optimiser
 from .records import RunRecord, from_json_array, new_run_dir
-from .trainer import Trainer, TrainingEvent
+from .trainer import Trainer, TrainingEvent, TrainingStopped
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,14 @@ def load_data(config: TrainingConfig) -> tuple[Dataset, list[tuple[np.ndarray, n
 
 def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out: Path | None = None,
                  runs_parent: Path = Path("runs"), on_event: Callable[[TrainingEvent], None] | None = None,
-                 on_trainer: Callable[[Trainer], None] | None = None, bench: Any = None) -> RunResult:
+                 on_trainer: Callable[[Trainer], None] | None = None, bench: Any = None,
+                 stop: threading.Event | None = None) -> RunResult:
     """Train as ``config`` says into a new run directory (``out``, or runs/<date>-<name>).
 
     ``bench``: a connected Bench to train on (see :func:`open_array`); None opens
-    the one the config names and shuts it down at the end.
+    the one the config names and shuts it down at the end. ``stop``: set from any
+    thread to stop the run (TrainingStopped) before the next measured point, in
+    the calibration as in training; the trainer's ``request_stop`` sets it too.
     """
     config = resolved(config, config_dir)
     dataset, splits = load_data(config)
@@ -124,11 +128,16 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
         raise MtjlabError(f"{out}: already exists and is not empty; choose another --out (nothing was overwritten)")
     started = time.perf_counter()
     with open_array(config, bench) as (array, snapshot):
+        stop = _share_stop(array, stop)
         tally = MeasurementTally()
-        sweep = calibrate(array)
+        try:
+            sweep = calibrate(array)
+        except StopRequested:
+            raise TrainingStopped("stopped during the calibration, before the run directory was made; "
+                                  "nothing to resume") from None
         tally.measurements += int(sweep.output_v.size)
         tally.lab_time_s += sweep.instrument_time_s
-        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, None)
+        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, None, stop)
         record = RunRecord.create(out if out is not None else new_run_dir(config.name, runs_parent))
         trainer.record = record
         record.write_yaml("config.yaml", config.model_dump(mode="json"))
@@ -139,13 +148,14 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
 
 
 def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] | None = None,
-                    on_trainer: Callable[[Trainer], None] | None = None, bench: Any = None) -> RunResult:
+                    on_trainer: Callable[[Trainer], None] | None = None, bench: Any = None,
+                    stop: threading.Event | None = None) -> RunResult:
     """Continue a stopped or killed run from its newest checkpoint.
 
     Every file of the run directory is checked before anything is measured; a
     missing or damaged one is refused in one line naming it (never a silent
     restart from scratch), and so is a config.yaml edited to fewer epochs or
-    folds than the run has already done. ``bench`` as in :func:`run_training`.
+    folds than the run has already done. ``bench`` and ``stop`` as in :func:`run_training`.
     """
     from ..config import load_training
 
@@ -167,7 +177,7 @@ def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] 
             raise DataFileError(f"{record.directory / 'calibration.npz'}: device {unknown[0]!r} is not on "
                                 f"the run's bench ({config.bench})")
         tally = MeasurementTally(int(sweep.output_v.size), sweep.instrument_time_s)
-        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record)
+        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record, _share_stop(array, stop))
         return _train(trainer, config, dataset, neurons, record, started, found, on_event, on_trainer)
 
 
@@ -221,9 +231,17 @@ def _saved_sweep(record: RunRecord) -> CalibrationSweep:
     return sweep
 
 
+def _share_stop(array: Any, stop: threading.Event | None) -> threading.Event:
+    """One stop event for the run: the trainer's, and the array's where it can stop between points."""
+    stop = stop if stop is not None else threading.Event()
+    if hasattr(array, "stop"):
+        array.stop = stop
+    return stop
+
+
 def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], array: Any,
            sweep: CalibrationSweep, tally: MeasurementTally,
-           record: RunRecord | None) -> tuple[Trainer, DeviceNeurons]:
+           record: RunRecord | None, stop: threading.Event | None = None) -> tuple[Trainer, DeviceNeurons]:
     """Map neurons to the calibrated devices, check the safe range, pick the method: the trainer."""
     calibrations = sweep.fit()
     live = require_live(calibrations)
@@ -233,7 +251,7 @@ def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarr
     neurons.check_range(config.finite_difference_step_a if config.method == "numeric" else 0.0)
     method = make_method(config.method, neurons, sweep, step_a=config.finite_difference_step_a,
                          perturbation_size=config.perturbation_size)
-    return Trainer(config, dataset, splits, method, record, array), neurons
+    return Trainer(config, dataset, splits, method, record, array, stop), neurons
 
 
 def _train(trainer: Trainer, config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons,

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..config.training import TrainingConfig
-from ..errors import MtjlabError
+from ..errors import MtjlabError, StopRequested
 from .datasets import Dataset, Standardiser
 from .methods import GradientMethod
 from .network import Network, hidden_cosine, tanh_activation
@@ -72,7 +72,8 @@ class Trainer:
     """Trains ``method``'s network on ``dataset`` over ``splits``, recording into ``record``."""
 
     def __init__(self, config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
-                 method: GradientMethod, record: RunRecord | None = None, array: Any = None) -> None:
+                 method: GradientMethod, record: RunRecord | None = None, array: Any = None,
+                 stop: threading.Event | None = None) -> None:
         self.config = config
         self.dataset = dataset
         self.splits = splits
@@ -81,7 +82,8 @@ class Trainer:
         self.array = array
         self.tally = method.neurons.tally
         self._subscribers: list[Callable[[TrainingEvent], None]] = []
-        self._stop = threading.Event()
+        # shared with the array when given, so that a stop also ends a measurement between two points
+        self._stop = stop if stop is not None else threading.Event()
         self._running = threading.Event()
         self._running.set()
         self.total_steps = sum(-(-len(train) // config.batch_size) for train, _ in splits) * config.epochs
@@ -119,9 +121,12 @@ class Trainer:
             if not self._stop.is_set():
                 self._emit("resumed", fold=fold, epoch=epoch)
         if self._stop.is_set():
-            self._emit("stopped", fold=fold, epoch=epoch)
-            raise TrainingStopped(f"stopped in fold {fold + 1}, epoch {epoch + 1}; "
-                                  f"resume with: mtjlab train --resume {self.record.directory if self.record else 'RUN_DIR'}")
+            self._stopped(fold, epoch)
+
+    def _stopped(self, fold: int, epoch: int) -> None:
+        self._emit("stopped", fold=fold, epoch=epoch)
+        raise TrainingStopped(f"stopped in fold {fold + 1}, epoch {epoch + 1}; "
+                              f"resume with: mtjlab train --resume {self.record.directory if self.record else 'RUN_DIR'}")
 
     # ------------------------------------------------------------------ run
     def run(self, checkpoint: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
@@ -129,7 +134,10 @@ class Trainer:
         state = self._restore(checkpoint) if checkpoint is not None else None
         self._emit("started")
         while self.progress.fold < len(self.splits):
-            self._train_fold(self.progress.fold, state)
+            try:
+                self._train_fold(self.progress.fold, state)
+            except StopRequested:  # mid-measurement: the epoch in flight is lost, as at any stop
+                self._stopped(self.progress.fold, self.progress.epochs_done)
             state = None
             self.progress.fold += 1
             self.progress.epochs_done = 0

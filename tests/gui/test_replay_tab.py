@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("PyQt5")
@@ -145,3 +146,37 @@ def test_open_buttons_and_recent_list_persist(qtbot, tab, recorded, gui_settings
     again.recent.itemActivated.emit(again.recent.item(1))
     assert again.views.currentWidget() is again.sweep_view
     assert again.current == Path(str(recorded["sweep"].resolve()))
+
+
+def test_a_replayed_run_shows_measured_against_exact_derivatives_from_its_record(tab, recorded):
+    """The model (like a simulated bench) records the exact dV/dI beside the measured one, so the
+    replay draws the same scatter as the live run did; the points lie near the diagonal."""
+    from mtjlab.gui.run_samples import last_sample, read_setup
+
+    sample = last_sample(recorded["run"], read_setup(recorded["run"]))
+    layer = sample.layers[0]
+    assert layer.exact_derivative is not None and layer.exact_derivative.shape == layer.derivative.shape
+    inside = layer.exact_derivative != 0
+    assert inside.any()
+    # Measured and exact agree to the lock-in's d2 aperture error and noise: a few per cent of tanh'(0)=1.
+    assert np.median(np.abs(layer.derivative[inside] - layer.exact_derivative[inside])) < 0.1
+    assert tab.open_path(recorded["run"])
+    x, y = tab.run_view._derivative_scatter.getData()
+    assert len(x) == layer.derivative.size
+    assert "no exact" not in tab.run_view.derivative_plot.plotItem.titleLabel.text
+
+
+def test_a_run_without_exact_derivatives_says_so(tab, recorded, tmp_path):
+    import shutil
+
+    from mtjlab.training.records import atomic_savez, load_npz
+
+    run = tmp_path / "real-bench-run"
+    shutil.copytree(recorded["run"], run)
+    for path in (run / "measurements").glob("*.npz"):
+        arrays = {k: v for k, v in load_npz(path).items() if "exact" not in k}
+        atomic_savez(path, arrays)
+    assert tab.open_path(run)
+    x, _ = tab.run_view._derivative_scatter.getData()
+    assert x is None or len(x) == 0
+    assert "no exact" in tab.run_view.derivative_plot.plotItem.titleLabel.text

@@ -95,6 +95,27 @@ def test_sim_bench_run_safe_stop_leaves_lab_safe_and_run_resumable(qtbot, sim_wo
     assert cli_main(["train", "--resume", str(run_dir), "--no-progress"]) == 0
 
 
+def test_safe_stop_during_the_calibration_acts_before_the_calibration_ends(qtbot, sim_worker, gui_settings, tmp_path):
+    """The calibration sweeps every device (33 points each, minutes of lab time on a real bench):
+    Safe stop ends it at the next point, not at its end."""
+    tab, events = make_tab(qtbot, sim_worker, gui_settings, tmp_path, ON_BENCH)
+    tab.hidden.setText("2")
+    clock = sim_worker.bench.clock
+    began_s = clock.now_s()
+    assert tab.start()
+    qtbot.waitUntil(lambda: clock.now_s() > began_s + 5.0, timeout=WAIT_MS)  # a few points measured
+    assert tab.run_dir is None  # still calibrating: the run directory comes after
+    sim_worker.safe_stop()
+    finished_job(qtbot, sim_worker)
+    qtbot.waitUntil(lambda: tab.job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: sim_worker.bench.lab.everything_safe(), timeout=WAIT_MS)
+    assert "started" not in kinds(events)  # the trainer never started
+    assert "calibration" in tab.status.text() and "stopped" in tab.status.text()
+    # a whole calibration costs ~260 s of lab time on the simulated bench; the stop came within a point of it
+    assert clock.now_s() - began_s < 100.0
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 def test_form_persists_and_busy_worker_disables_starting(qtbot, model_worker, gui_settings, tmp_path):
     tab, _ = make_tab(qtbot, model_worker, gui_settings, tmp_path, ON_MODEL)
     tab.method.setCurrentText("numeric")
