@@ -34,7 +34,7 @@ the step response above.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -84,6 +84,7 @@ class VirtualLab:
         self._lockin_base = (0.0, 0.0)  # output the filter had fully settled to before the timeline
         #: Checks the bench's limits at every change, independently of the Bench (safety_monitor.py).
         self.monitor = SafetyMonitor(self)
+        self._trigger_listeners: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------ setters
     # Emulators change the lab only through these, so that every change enters
@@ -148,6 +149,20 @@ class VirtualLab:
         self.chip.replace_devices(self.chip.devices.with_values(**arrays))
         self._generation += 1
         self._mark()
+
+    # ------------------------------------------------------------- trigger link
+    # The bench's trigger cable: the source-meters' Trigger Link (lines 1-6) and the
+    # lock-in's rear TRIG IN share it. An emulator that outputs a trigger pulses a
+    # line; every emulator listening hears it at that instant of the lab clock, in
+    # the order they connected, and does what its own trigger model says.
+    def connect_trigger_input(self, listener: Callable[[int], None]) -> None:
+        """``listener(line)`` is called at every pulse on the trigger cable (any line)."""
+        self._trigger_listeners.append(listener)
+
+    def pulse_trigger_line(self, line: int) -> None:
+        """An output trigger on ``line`` (1-6) now: every listener reacts before this returns."""
+        for listener in list(self._trigger_listeners):
+            listener(int(line))
 
     # ------------------------------------------------------------------ routing
     @property
