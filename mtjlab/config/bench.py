@@ -116,6 +116,9 @@ class WiringConfig(BaseModel):
                                "in power-line cycles.")
     line_frequency_hz: Float = Field(50.0, description="Mains frequency, 50 or 60 hertz.")
     relay_settle_s: Float = Field(0.005, ge=0, le=10, description="Switch relay settling time, seconds.")
+    field_line_bandwidth_hz: Float = Field(1e6, gt=0, le=1e10, description="Bandwidth of the modulation's path "
+                                           "to the device (modulation resistor, cable, field line), hertz: "
+                                           "the modulation stays below a tenth of it (docs/bench.md, eq. L5).")
     gaussmeter_agreement_oe: Float = Field(3.0, gt=0, le=1000, description="Gaussmeter against the coil "
                                            "constant: tolerated disagreement, oersted, plus ...")
     gaussmeter_agreement_fraction: Float = Field(0.05, ge=0, lt=1, description="... this fraction of the "
@@ -246,6 +249,13 @@ class MeasurementConfig(BaseModel):
     reset_field_oe: Float = Field(100.0, ge=0, description="Coil field applied (along the bias "
                                   "field) before measuring, to set every junction's easy-axis "
                                   "state; above the junctions' Hk. Oersted; 0 = no reset.")
+    derivative_tolerance: Float = Field(0.01, gt=0, lt=1, description="Accuracy asked of a measured "
+                                        "derivative, relative to the device's peak dV/dI; the lock-in "
+                                        "settings are chosen to meet it (docs/bench.md, 'Lock-in settings').")
+    lockin_settings: Literal["auto", "bench"] = Field("bench", description="auto: frequency, time constant, "
+                                                      "modulation and wait from the noise budget, measured on "
+                                                      "the chip at the start; bench: the wiring's values as "
+                                                      "written, and modulation_amplitude_a.")
 
 
 def _g(x: float) -> str:

@@ -118,6 +118,36 @@ class Bench(BenchLifetime):
             self._lockin.modulation_amplitude_v = applied_v
             self._settings.modulation_peak_a = self.limits.modulation_peak_a(applied_v)
 
+    def set_lockin(self, frequency_hz: float, time_constant_s: float) -> None:
+        """The lock-in's reference frequency (Hz) and time constant (s, the nearest on its ladder).
+
+        Moves no output: the sine keeps its amplitude. Refused in one line when
+        the frequency is outside the lock-in's range.
+        """
+        self._up_to_date()
+        frequency_hz = self.limits.finite("lock-in frequency", frequency_hz)
+        time_constant_s = self.limits.finite("lock-in time constant", time_constant_s)
+        low, high = self._lockin.frequency_range_hz
+        if not low <= frequency_hz <= high or time_constant_s <= 0:
+            raise MtjlabError(f"refused: lock-in frequency {frequency_hz:g} Hz must be within {low:g}..{high:g} Hz "
+                              f"and the time constant positive (not {time_constant_s:g} s); nothing was sent")
+        with self._operation():
+            self._lockin.frequency_hz = frequency_hz
+            self._lockin.time_constant_s = time_constant_s
+
+    def lockin_limits(self):
+        """What the lock-in can do (:class:`~.noise_budget.LockinLimits`)."""
+        from .noise_budget import LockinLimits
+
+        low, high = self._lockin.frequency_range_hz
+        return LockinLimits(low, high, tuple(self._lockin.time_constants_s), self._lockin.minimum_amplitude_v,
+                            min(self._lockin.maximum_amplitude_v, self.limits.max_modulation_v_rms))
+
+    def lockin_timing(self) -> tuple[float, float, int]:
+        """The lock-in's frequency (Hz), time constant (s) and slope (dB/oct), read from it."""
+        return (float(self._lockin.frequency_hz), float(self._lockin.time_constant_s),
+                int(self._lockin.slope_db_per_oct))
+
     def set_field(self, field_oe: float, rate_oe_per_s: float | None = None) -> None:
         """Ramp the coil to ``field_oe`` (Oe) and settle it there in closed loop."""
         self._up_to_date()
@@ -181,14 +211,16 @@ class Bench(BenchLifetime):
         if modulation_peak_a > self._settings.modulation_peak_a:
             self.set_modulation(modulation_peak_a)
 
-    def read_point(self, settle: bool = True, lockin: bool = True) -> PointReading:
-        """Wait for the lock-in to settle, then read the DC voltage and X, Y
-        (``lockin=False``: the DC voltage only, with no wait; X and Y are NaN)."""
+    def read_point(self, settle: bool = True, lockin: bool = True, settle_s: float | None = None) -> PointReading:
+        """Wait for the lock-in to settle (``settle_s``, or 99 % of a step by default), then read the DC
+        voltage and X, Y (``lockin=False``: the DC voltage only, with no wait; X and Y are NaN)."""
         if settle and lockin:
-            self.clock.sleep(self._lockin.settle_time_s())
+            self.clock.sleep(self._lockin.settle_time_s() if settle_s is None else settle_s)
         voltage_v = self._read_source.measure_voltage_v()
         in_compliance = self._read_source.in_compliance()
-        x_v, y_v = self._lockin.read_xy_v() if lockin else (math.nan, math.nan)
+        # At compliance the junction is not biased by the read current (open, or nothing routed): the
+        # lock-in then sees the source's compliance swing, not a derivative, and is not read.
+        x_v, y_v = self._lockin.read_xy_v() if lockin and not in_compliance else (math.nan, math.nan)
         return PointReading(voltage_v, x_v, y_v, in_compliance)
 
     def lockin_settle_time_s(self) -> float:

@@ -72,6 +72,8 @@ class BenchNeuronArray:
         self._known_dead = frozenset(bench.config.chip.known_dead)
         self._found_dead: set[str] = set()
         self._prepared = False
+        #: The lock-in settings chosen from the noise budget when prepared (lockin_settings: auto), or None.
+        self.lockin_plan: Any = None
         #: Set (from any thread) to end a measurement before its next point with StopRequested:
         #: a point on a real bench takes about a second, a layer's batch minutes.
         self.stop: threading.Event | None = None
@@ -100,6 +102,13 @@ class BenchNeuronArray:
         self.reset_states()
         self.bench.set_modulation(self.modulation_amplitude_a)
         self._prepared = True
+        if self.bench.config.measurement.lockin_settings == "auto" and self.lockin_plan is None:
+            from .lockin_planning import apply_plan, plan_on_bench
+
+            live = [d for d in self.device_ids if d not in self.dead_ids]
+            self.lockin_plan = plan_on_bench(self, live)
+            apply_plan(self.bench, self.lockin_plan)
+            self.modulation_amplitude_a = self.bench.settings.modulation_peak_a
 
     def reset_states(self) -> None:
         """Set every junction's easy-axis state: the coil to ``reset_field_oe`` along the
@@ -189,7 +198,8 @@ class BenchNeuronArray:
         if bench.settings.read_current_a != self.read_current_a:
             bench.set_read_current(self.read_current_a)
         bench.set_input_current(float(input_current_a))
-        point = bench.read_point(lockin=derivative)
+        point = bench.read_point(lockin=derivative,
+                                 settle_s=None if self.lockin_plan is None else self.lockin_plan.settle_s)
         dead = self._is_dead(device, point)
         derivative = math.sqrt(2.0) * point.x_v_rms / bench.settings.modulation_peak_a
         return NeuronPoint(point.voltage_v, derivative, point.x_v_rms, point.y_v_rms, dead)

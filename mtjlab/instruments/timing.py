@@ -6,7 +6,22 @@ take) and by the bench (to wait the right time).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+#: Equivalent noise bandwidth of a lock-in low-pass filter, times its time
+#: constant, by roll-off slope in dB/octave: n identical RC poles give
+#: ENBW * tau = C(2n-2, n-1) / 4^n (SR830 manual, "Noise measurements").
+ENBW_TIMES_TAU = {6: 1.0 / 4.0, 12: 1.0 / 8.0, 18: 3.0 / 32.0, 24: 5.0 / 64.0}
+
+
+def step_response_remaining(elapsed_tau: float, slope_db_per_oct: int) -> float:
+    """What an n-pole low-pass still lacks of a step ``elapsed_tau`` time constants after it:
+    ``1 - S(x) = exp(-x) sum_{k<n} x^k / k!`` (n = slope / 6 dB/oct)."""
+    poles = int(slope_db_per_oct) // 6
+    x = max(float(elapsed_tau), 0.0)
+    return math.exp(-x) * sum(x**k / math.factorial(k) for k in range(poles))
+
 
 #: Time constants to wait after a step for a lock-in output to settle to 99 %,
 #: by filter slope in dB/octave (SR830 manual, "Time constants").

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..timing import ENBW_TIMES_TAU  # noqa: F401 - one table for the bench and the chip
+
 BOLTZMANN_J_PER_K = 1.380649e-23
 _FIXED_POINT_ITERATIONS = 30
 
@@ -85,10 +87,6 @@ def dc_noise_std_v(voltage_v, resistance_ohm, temperature_k, hooge, integration_
     return np.sqrt(white + flicker)
 
 
-#: Equivalent noise bandwidth of a lock-in low-pass filter, times its time
-#: constant, by roll-off slope in dB/octave: n identical RC poles give
-#: ENBW * tau = C(2n-2, n-1) / 4^n (SR830 manual, "Noise measurements").
-ENBW_TIMES_TAU = {6: 1.0 / 4.0, 12: 1.0 / 8.0, 18: 3.0 / 32.0, 24: 5.0 / 64.0}
 
 
 def lockin_noise_std_v(voltage_v, resistance_ohm, temperature_k, hooge, frequency_hz, time_constant_s, slope_db_per_oct):
