@@ -93,6 +93,8 @@ def bench_check(bench_file: Path | None, out: TextIO, visa_library: str = "") ->
                          bench.identities.get(inst.role, "?"), _limits_of(inst.role, bench.limits)])
         _say(out, f"bench {config.name}: {len(config.instruments)} instruments connected")
         _table(rows, out)
+        mode = bench.acquisition()
+        _say(out, f"acquisition: {mode.mode} ({mode.reason})")
         _say(out)
         failures = 0
         for role, action in _exercises(bench):

@@ -227,7 +227,12 @@ class LimitsConfig(BaseModel):
     max_input_current_a: Float = Field(0.02, gt=0, description="Input field-line current, A.")
     max_field_oe: Float = Field(200.0, gt=0, description="Coil field magnitude, oersted.")
     max_field_ramp_oe_per_s: Float = Field(100.0, gt=0, le=1e5, description="Field ramp rate, Oe/s.")
-    max_source_ramp_a_per_s: Float = Field(0.01, gt=0, le=10, description="Source ramp rate, A/s.")
+    max_source_ramp_a_per_s: Float = Field(0.01, gt=0, le=10, description="Read (junction) current ramp "
+                                           "rate, A/s.")
+    max_input_ramp_a_per_s: Float = Field(10.0, gt=0, le=100, description="Input (field-line) current ramp rate, "
+                                          "A/s. The field line is a metal strip insulated from the junction, "
+                                          "with an L/R time of microseconds: its current may move far faster "
+                                          "than the read current through the barrier (docs/physics.md).")
     max_coil_current_a: Float = Field(3.0, gt=0, description="Coil supply current, ampere.")
     max_modulation_v_rms: Float = Field(1.0, gt=0, description="Lock-in sine output, volt rms.")
 
@@ -252,7 +257,10 @@ class MeasurementConfig(BaseModel):
     derivative_tolerance: Float = Field(0.01, gt=0, lt=1, description="Accuracy asked of a measured "
                                         "derivative, relative to the device's peak dV/dI; the lock-in "
                                         "settings are chosen to meet it (docs/bench.md, 'Lock-in settings').")
-    lockin_settings: Literal["auto", "bench"] = Field("bench", description="auto: frequency, time constant, "
+    acquisition: Literal["auto", "stepped"] = Field("auto", description="auto: hardware-timed lists where "
+                                                    "the instruments can run them (docs/bench.md, 'Acquisition'), "
+                                                    "stepped otherwise; stepped: one point at a time always.")
+    lockin_settings: Literal["auto", "bench"] = Field("auto", description="auto: frequency, time constant, "
                                                       "modulation and wait from the noise budget, measured on "
                                                       "the chip at the start; bench: the wiring's values as "
                                                       "written, and modulation_amplitude_a.")

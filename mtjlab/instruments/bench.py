@@ -34,11 +34,16 @@ import datetime as _dt
 import logging
 import math
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from ..errors import InstrumentError, MtjlabError, SafetyLimitError
 from .adapters import KeithleySourceMeter
-from .bench_lifetime import INPUT_COMPLIANCE_V, INPUT_RAMP_STEP_TIME_S, BenchLifetime
+from .bench_lifetime import INPUT_COMPLIANCE_V, INPUT_RAMP_STEP_A, INPUT_RAMP_STEP_TIME_S, BenchLifetime
+from .drivers.keithley2400_list import MAX_LIST_POINTS
+from .hardware_timed import (AcquisitionMode, ListReading, acquisition_mode, configure, list_path, run_list,
+                             unconfigure)
 from .bench_state import SIGTERM_EXIT_STATUS, BenchReadouts, BenchSettings, PointReading, Terminated
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,7 @@ class Bench(BenchLifetime):
         self._up_to_date()
         current_a = self.limits.check_input_current(self._applied_level(self._input_source, current_a, "input current"),
                                                     self._settings.modulation_peak_a)
-        rate = self.limits.check_source_rate(self._rate(rate_a_per_s, self.limits.max_source_ramp_a_per_s))
+        rate = self.limits.check_input_rate(self._rate(rate_a_per_s, self.limits.max_input_ramp_a_per_s))
         self._check_duration("input current", self._settings.input_current_a, current_a, rate, "A")
         with self._operation():
             self._ramp(self._input_source, current_a, rate)
@@ -214,14 +219,96 @@ class Bench(BenchLifetime):
     def read_point(self, settle: bool = True, lockin: bool = True, settle_s: float | None = None) -> PointReading:
         """Wait for the lock-in to settle (``settle_s``, or 99 % of a step by default), then read the DC
         voltage and X, Y (``lockin=False``: the DC voltage only, with no wait; X and Y are NaN)."""
+        self._leave_lists()
         if settle and lockin:
             self.clock.sleep(self._lockin.settle_time_s() if settle_s is None else settle_s)
         voltage_v = self._read_source.measure_voltage_v()
         in_compliance = self._read_source.in_compliance()
-        # At compliance the junction is not biased by the read current (open, or nothing routed): the
-        # lock-in then sees the source's compliance swing, not a derivative, and is not read.
-        x_v, y_v = self._lockin.read_xy_v() if lockin and not in_compliance else (math.nan, math.nan)
+        x_v, y_v = math.nan, math.nan
+        if lockin:
+            try:
+                x_v, y_v = self._lockin.read_xy_v()
+            except InstrumentError:
+                if not in_compliance:
+                    raise
+                # at compliance (an open junction) the lock-in sees the source's swing, not a derivative:
+                # overloaded even at its largest scale, the point is simply not a derivative
+        
         return PointReading(voltage_v, x_v, y_v, in_compliance)
+
+    # ----------------------------------------------------- hardware-timed lists
+    def acquisition(self, lockin: bool = True) -> AcquisitionMode:
+        """Whether lists run hardware-timed on this bench's instruments, and why (or why not)."""
+        models = {i.role: i.model for i in self.config.instruments}
+        return acquisition_mode(models, self.config.measurement.acquisition, lockin)
+
+    def list_points(self, levels_a: Sequence[float]) -> int:
+        """How many points the list for ``levels_a`` visits (with the steps inserted for the rate)."""
+        return len(list_path(levels_a, INPUT_RAMP_STEP_A)[0])
+
+    def measure_list(self, levels_a: Sequence[float], *, lockin: bool = True,
+                     settle_s: float | None = None) -> ListReading:
+        """Measure the routed junction at each input level (A) as one hardware-timed list.
+
+        Every level is checked (as the instrument will apply it) before anything
+        moves; the input then ramps to the first level, the list runs (no step
+        larger than one ramp step, none sooner than the input rate allows: see
+        :mod:`.hardware_timed`) and the input ends at the first level again.
+        ``settle_s``: the wait after each step before the point is taken (the
+        lock-in's 99 % settling by default).
+        """
+        mode = self.acquisition(lockin)
+        if not mode.hardware_timed:
+            raise MtjlabError(f"no hardware-timed list on bench {self.config.name!r}: {mode.reason}")
+        self._up_to_date()
+        if self._settings.routed is None:
+            raise MtjlabError("route a device before measuring a list")
+        levels = [self.limits.check_input_current(self._applied_level(self._input_source, v, "input current"),
+                                                  self._settings.modulation_peak_a) for v in levels_a]
+        if not levels:
+            raise MtjlabError("a list needs at least one input level")
+        path, wanted = list_path(levels, INPUT_RAMP_STEP_A)
+        path = np.array([self._input_source.applied_level(v) for v in path])
+        if not 2 <= len(path) <= MAX_LIST_POINTS:
+            raise MtjlabError(f"a list of {len(levels)} levels visits {len(path)} points; the input source holds "
+                              f"2 to {MAX_LIST_POINTS}: split it")
+        settle = self._lockin.settle_time_s() if settle_s is None else float(settle_s)
+        # no step sooner than the input line's rate allows for one ramp step
+        delay_s = max(settle if lockin else 0.0, INPUT_RAMP_STEP_A / self.limits.max_input_ramp_a_per_s)
+        wiring = self.config.wiring
+        predicted_s = len(path) * (delay_s + (wiring.source_nplc + 0.01) / wiring.line_frequency_hz)
+        self.set_input_current(levels[0])
+        with_lockin = self.acquisition(True).hardware_timed  # set up once for both kinds of list
+        drivers = (self._input_source.driver, self._read_source.driver)
+        lockin_driver = self._lockin.driver if with_lockin else None
+        for _attempt in range(len(self._lockin.sensitivities_v)):
+            with self._operation():
+                if not getattr(self, "_lists_ready", None):
+                    configure(*drivers, lockin_driver)  # once, while lists follow each other
+                    self._lists_ready = True
+                try:
+                    reading = run_list(*drivers, lockin_driver if lockin else None, self.clock, path, wanted,
+                                       delay_s, predicted_s)
+                except BaseException:
+                    self._leave_lists()
+                    raise
+            # points at compliance (an open junction) show the source's swing, not a derivative: not ranged on
+            biased = ~reading.in_compliance
+            if (not lockin or not biased.any()
+                    or not self._lockin.out_of_range(reading.x_v_rms[biased], reading.y_v_rms[biased])):
+                return reading
+        raise InstrumentError("lockin: overloaded at its largest full scale during a list")
+
+    def _leave_lists(self) -> None:
+        """Back to stepped operation if lists set the instruments up (before any point-by-point reading)."""
+        if getattr(self, "_lists_ready", None) is None:
+            return
+        self._lists_ready = None
+        unconfigure(self._input_source.driver, self._read_source.driver, self._lockin.driver)
+
+    def applied_input_a(self, level_a: float) -> float:
+        """The input current the input source applies for ``level_a`` (its resolution, as sent)."""
+        return self._input_source.applied_level(float(level_a))
 
     def lockin_settle_time_s(self) -> float:
         """How long the lock-in's output takes to settle after a step (s)."""
@@ -230,6 +317,7 @@ class Bench(BenchLifetime):
     def readouts(self) -> BenchReadouts:
         """Everything a bench display shows, read from the instruments now (moves nothing)."""
         x_v, y_v, overload = math.nan, math.nan, False
+        self._leave_lists()
         try:
             x_v, y_v = self._lockin.read_xy_v()
         except InstrumentError:
@@ -278,6 +366,7 @@ class Bench(BenchLifetime):
                 "bias_field_angle_deg": w.bias_field_angle_deg,
             },
             "limits": self.config.limits.model_dump(),
+            "acquisition": dict(zip(("mode", "reason"), (lambda m: (m.mode, m.reason))(self.acquisition()))),
         }
 
 

@@ -22,6 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InstrumentError, MtjlabError, SafetyLimitError, StopRequested
+from .bench_state import PointReading
+from .drivers.keithley2400_list import MAX_LIST_POINTS
+from .hardware_timed import ListInterrupted
 from .interfaces import NeuronMeasurement
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,11 @@ class BenchNeuronArray:
 
     ``read_current_a``, ``modulation_amplitude_a`` (peak, A) and
     ``bias_field_oe`` default to the bench file's ``measurement`` section; they
-    are applied at the first measurement (or by :meth:`prepare`).
+    are applied at the first measurement (or by :meth:`prepare`). With
+    ``measurement.lockin_settings: auto`` and no modulation given, :meth:`prepare`
+    also chooses the lock-in's settings from the noise budget
+    (:mod:`.lockin_planning`); points are taken as hardware-timed lists where the
+    bench can (:meth:`.Bench.acquisition`).
     """
 
     def __init__(self, bench: Any, *, read_current_a: float | None = None,
@@ -72,8 +79,10 @@ class BenchNeuronArray:
         self._known_dead = frozenset(bench.config.chip.known_dead)
         self._found_dead: set[str] = set()
         self._prepared = False
-        #: The lock-in settings chosen from the noise budget when prepared (lockin_settings: auto), or None.
+        #: The lock-in settings chosen from the noise budget when prepared, or None. Planned with
+        #: ``measurement.lockin_settings: auto`` unless the caller set the modulation (a sweep's own parameter).
         self.lockin_plan: Any = None
+        self._plan_lockin = modulation_amplitude_a is None and m.lockin_settings == "auto"
         #: Set (from any thread) to end a measurement before its next point with StopRequested:
         #: a point on a real bench takes about a second, a layer's batch minutes.
         self.stop: threading.Event | None = None
@@ -102,7 +111,7 @@ class BenchNeuronArray:
         self.reset_states()
         self.bench.set_modulation(self.modulation_amplitude_a)
         self._prepared = True
-        if self.bench.config.measurement.lockin_settings == "auto" and self.lockin_plan is None:
+        if self._plan_lockin and self.lockin_plan is None:
             from .lockin_planning import apply_plan, plan_on_bench
 
             live = [d for d in self.device_ids if d not in self.dead_ids]
@@ -208,8 +217,11 @@ class BenchNeuronArray:
                         exact: np.ndarray | None = None, with_derivative: bool = True) -> bool:
         """Measure one device's inputs into ``output``/``derivative`` (and the simulation's
         true derivative into ``exact``); False if it is dead."""
+        order = self._visit_order(inputs)
+        if len(order) >= 2 and self.bench.acquisition(with_derivative).hardware_timed:
+            return self._measure_device_in_lists(device, inputs, order, output, derivative, exact, with_derivative)
         alive = True
-        for k in self._visit_order(inputs):
+        for k in order:
             if self.stop is not None and self.stop.is_set():
                 raise StopRequested(f"stopped on request before a point of {device}")
             point = self.measure_point(device, float(inputs[k]), with_derivative)
@@ -222,6 +234,57 @@ class BenchNeuronArray:
                 exact[k] = self._truth(device, self.bench.settings.input_current_a)
         self.bench.set_input_current(0.0)  # the field line rests between devices
         return alive
+
+    def _measure_device_in_lists(self, device: str, inputs: np.ndarray, order: np.ndarray, output: np.ndarray,
+                                 derivative: np.ndarray, exact: np.ndarray | None, with_derivative: bool) -> bool:
+        """As :meth:`_measure_device`, each run of sorted inputs as one hardware-timed list (Bench.measure_list)."""
+        if not self._prepared:
+            self.prepare()
+        bench = self.bench
+        bench.route(device)
+        if bench.settings.read_current_a != self.read_current_a:
+            bench.set_read_current(self.read_current_a)
+        settle_s = None if self.lockin_plan is None else self.lockin_plan.settle_s
+        alive = True
+        for chunk in self._list_chunks(inputs, order):
+            if self.stop is not None and self.stop.is_set():
+                raise StopRequested(f"stopped on request before a list of {device}")
+            try:
+                reading = bench.measure_list(inputs[chunk], lockin=with_derivative, settle_s=settle_s)
+            except ListInterrupted as exc:  # keep what was measured, then report the fault
+                self._store_list(device, inputs, chunk, exc.partial, output, derivative, exact, with_derivative)
+                raise
+            alive = self._store_list(device, inputs, chunk, reading, output, derivative, exact, with_derivative)
+            if not alive:
+                break
+        bench.set_input_current(0.0)  # the field line rests between devices
+        return alive
+
+    def _list_chunks(self, inputs: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
+        """The visit order cut into runs whose lists fit the input source."""
+        chunks, start = [], 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and self.bench.list_points(inputs[order[start:end + 1]]) <= MAX_LIST_POINTS:
+                end += 1
+            chunks.append(order[start:end])
+            start = end
+        return chunks
+
+    def _store_list(self, device: str, inputs: np.ndarray, chunk: np.ndarray, reading: Any, output: np.ndarray,
+                    derivative: np.ndarray, exact: np.ndarray | None, with_derivative: bool) -> bool:
+        """Put a list's points in place; False at the first point that shows the device dead."""
+        peak_a = self.bench.settings.modulation_peak_a
+        for j, k in enumerate(chunk[:reading.measured]):
+            point = PointReading(float(reading.voltage_v[j]), float(reading.x_v_rms[j]), float(reading.y_v_rms[j]),
+                                 bool(reading.in_compliance[j]))
+            if self._is_dead(device, point):
+                return False
+            output[k] = point.voltage_v
+            derivative[k] = math.sqrt(2.0) * point.x_v_rms / peak_a if with_derivative else math.nan
+            if exact is not None:
+                exact[k] = self._truth(device, self.bench.applied_input_a(float(inputs[k])))
+        return True
 
     def _is_dead(self, device: str, point: Any) -> bool:
         resistance = abs(point.voltage_v / self.read_current_a)

@@ -39,9 +39,19 @@ log = logging.getLogger(__name__)
 #: Voltage compliance of the input source (V): the field line is ~50 ohm, so
 #: 20 mA needs 1 V; 10 V still stops at once on an open line.
 INPUT_COMPLIANCE_V = 10.0
-#: Ramp step time of the input source (s): 1 mA steps at 0.01 A/s, 5 Oe on the packaged
-#: chip, inside a sensor's linear range; finer steps only add bus traffic.
-INPUT_RAMP_STEP_TIME_S = 0.1
+#: Largest step of the input current at once (A), in ramps and hardware-timed lists: 5 mA,
+#: 25 Oe on the packaged chip's field line. A magnet crossing the same fields faster ends
+#: in the same state; finer steps only add bus traffic. The step time follows from the rate.
+INPUT_RAMP_STEP_A = 5e-3
+
+
+def input_ramp_step_time_s(rate_a_per_s: float) -> float:
+    """Step time of the input source's ramps (s): one INPUT_RAMP_STEP_A per step at ``rate_a_per_s``."""
+    return INPUT_RAMP_STEP_A / rate_a_per_s
+
+
+#: Step time at the default input rate (10 A/s), s.
+INPUT_RAMP_STEP_TIME_S = input_ramp_step_time_s(10.0)
 
 
 class BenchLifetime:
@@ -84,6 +94,9 @@ class BenchLifetime:
         does not offer, by someone who knows the hardware; the Bench reads its state back
         from the instruments before its next request."""
         log.warning("raw instrument access handed out: the Bench's limits do not apply to it")
+        leave_lists = getattr(self, "_leave_lists", None)
+        if leave_lists is not None:
+            leave_lists()
         self._unfinished = True
         self._arm()
         return SimpleNamespace(read_source=self._read_source, input_source=self._input_source,
@@ -141,7 +154,7 @@ class BenchLifetime:
             self._read_source = KeithleySourceMeter(d["read_source"], self.clock, name="read_source")
         if "input_source" in want:
             self._input_source = KeithleySourceMeter(d["input_source"], self.clock, name="input_source",
-                                                     step_time_s=INPUT_RAMP_STEP_TIME_S)
+                                                     step_time_s=input_ramp_step_time_s(lim.max_input_ramp_a_per_s))
         if "lockin" in want:
             self._lockin = SRSLockIn(d["lockin"], self.clock, name="lockin")
         if want & {"field_supply", "gaussmeter"} and {"field_supply", "gaussmeter"} <= d.keys():
@@ -244,6 +257,15 @@ class BenchLifetime:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 held[signum] = signal.signal(signum, self._defer_during_shutdown)
         try:
+            leave_lists = getattr(self, "_leave_lists", None)
+            if leave_lists is not None:  # hardware-timed lists left the read source waiting for triggers
+                try:
+                    leave_lists()
+                except (KeyboardInterrupt, SystemExit) as exc:  # waits for the ramp-down, like any other
+                    if self._deferred_interrupt is None:
+                        self._deferred_interrupt = exc
+                except Exception:  # noqa: BLE001 - the ramp-down below does not depend on it
+                    log.warning("could not take the instruments out of list mode before the shutdown")
             failures = self._make_everything_safe()
         finally:
             for signum, previous in held.items():
@@ -287,7 +309,7 @@ class BenchLifetime:
 
     def _zero_sources(self) -> None:
         """Ramp both sources to zero (before relays move)."""
-        rate = self.limits.max_source_ramp_a_per_s
-        for source in (self._input_source, self._read_source):
+        for source, rate in ((self._input_source, self.limits.max_input_ramp_a_per_s),
+                             (self._read_source, self.limits.max_source_ramp_a_per_s)):
             source.ramp_to(0.0, rate)  # with the output off, the level moves and nothing flows
         self._settings.input_current_a = self._settings.read_current_a = 0.0

@@ -139,9 +139,9 @@ def _sources_confirmed_off(bench: "Bench") -> list[str]:
 def make_everything_safe(bench: "Bench") -> list[str]:
     """Ramp every output to zero and off, then open the relays if that is safe; the failures."""
     clear_interfaces(bench)
-    rate = bench.limits.max_source_ramp_a_per_s
+    rate, input_rate = bench.limits.max_source_ramp_a_per_s, bench.limits.max_input_ramp_a_per_s
     steps: list[tuple[str, tuple[str, ...], Callable[[], None]]] = [
-        ("input_source", ("input_source",), lambda: bench._input_source.shutdown(rate)),
+        ("input_source", ("input_source",), lambda: bench._input_source.shutdown(input_rate)),
         ("read_source", ("read_source",), lambda: bench._read_source.shutdown(rate)),
         ("lockin", ("lockin",), lambda: bench._lockin.shutdown()),
         ("field", ("field_supply", "gaussmeter"), lambda: bench._field.zero()),

@@ -40,6 +40,7 @@ class SafetyLimits:
     max_field_oe: float
     max_field_ramp_oe_per_s: float
     max_source_ramp_a_per_s: float
+    max_input_ramp_a_per_s: float
     max_coil_current_a: float
     max_modulation_v_rms: float
     modulation_resistor_ohm: float
@@ -125,6 +126,13 @@ class SafetyLimits:
         if not 0 < rate <= self.max_field_ramp_oe_per_s:
             self._refuse("field ramp rate", f"{rate:g} Oe/s", "max_field_ramp_oe_per_s",
                          f"{self.max_field_ramp_oe_per_s:g} Oe/s")
+        return rate
+
+    def check_input_rate(self, rate_a_per_s: float) -> float:
+        rate = self.finite("input ramp rate", rate_a_per_s)
+        if not 0 < rate <= self.max_input_ramp_a_per_s:
+            self._refuse("input ramp rate", _si(rate, "A/s"), "max_input_ramp_a_per_s",
+                         _si(self.max_input_ramp_a_per_s, "A/s"))
         return rate
 
     def check_source_rate(self, rate_a_per_s: float) -> float:

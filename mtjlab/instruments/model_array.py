@@ -83,6 +83,7 @@ class ModelNeuronArray:
             lockin_slope_db_per_oct=wiring.lockin_slope_db_per_oct,
             relay_settle_s=wiring.relay_settle_s,
             source_ramp_a_per_s=bench.limits.max_source_ramp_a_per_s,
+            input_ramp_a_per_s=bench.limits.max_input_ramp_a_per_s,
             read_current_a=m.read_current_a,
         )
         return cls(
@@ -171,7 +172,7 @@ class ModelNeuronArray:
             derivative_v_per_a=derivative,
             dead=dead,
             instrument_time_s=self.timing.measurement_time_s(
-                measured, measured * inputs.shape[1], self.timing.ramp_distance_a(inputs[live]),
+                measured, measured * inputs.shape[1], self.timing.ramp_time_s(inputs[live]),
                 lockin=want_derivative),
             exact_derivative_v_per_a=exact,
         )

@@ -59,10 +59,25 @@ class MeasurementTiming:
     relay_settle_s: float = 0.005
     #: Before relays move, the Bench reads both sources' level and output state
     #: back (four queries of two bus transactions, 1 ms each), s.
-    relay_check_s: float = 0.008
-    reading_overhead_s: float = 0.004
+    #: Before and around a relay move, on the simulated bus (1 ms a transaction): both sources'
+    #: levels and output states read back (4), the sine to its minimum and back (2), the
+    #: switch's open-all and close (6 ms each, the 707B's operate time) and its error check (1),
+    #: the read current's level read and step written, down and up (4), s.
+    relay_check_s: float = 0.024
+    #: Time of the readings of one point beyond integration and settling: the 2400's reading
+    #: (function set-up 2 transactions, :READ? 1, its source delay after *RST 1 ms, A/D
+    #: overhead 1 ms, trigger latency and transfer 0.2 ms) and the lock-in's SNAP? and LIAS? (2), s.
+    reading_overhead_s: float = 0.0072
+    #: The part of it a DC-only point takes (the 2400's reading alone), s.
+    dc_reading_overhead_s: float = 0.0052
     source_ramp_a_per_s: float | None = None
     read_current_a: float = 0.0
+    #: Ramp rate of the input line (A/s); None: as ``source_ramp_a_per_s``.
+    input_ramp_a_per_s: float | None = None
+    #: The input's ramps move in steps of at most this (A), each one bus write of
+    #: ``bus_write_s`` besides its wait (the Bench's INPUT_RAMP_STEP_A; one transaction).
+    input_ramp_step_a: float = 5e-3
+    bus_write_s: float = 0.001
 
     @property
     def point_time_s(self) -> float:
@@ -76,31 +91,37 @@ class MeasurementTiming:
     @property
     def dc_point_time_s(self) -> float:
         """Lab time of one input point read by the source-meter only (no lock-in) (s)."""
-        return integration_time_s(self.nplc, self.line_frequency_hz) + self.reading_overhead_s / 2
+        return integration_time_s(self.nplc, self.line_frequency_hz) + self.dc_reading_overhead_s
 
-    def measurement_time_s(self, n_devices: int, n_points_total: int, ramp_distance_a: float = 0.0,
+    def measurement_time_s(self, n_devices: int, n_points_total: int, ramp_time_s: float = 0.0,
                            lockin: bool = True) -> float:
-        """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s).
-
-        ``ramp_distance_a`` is the total distance the sources ramp (A), charged
-        at ``source_ramp_a_per_s`` when that is set.
-        """
-        ramps_s = ramp_distance_a / self.source_ramp_a_per_s if self.source_ramp_a_per_s else 0.0
+        """Lab time of measuring ``n_points_total`` points spread over ``n_devices`` devices (s),
+        plus ``ramp_time_s`` of ramps (:meth:`ramp_time_s`)."""
         per_point_s = self.point_time_s if lockin else self.dc_point_time_s
-        return n_devices * (self.relay_settle_s + self.relay_check_s) + n_points_total * per_point_s + ramps_s
+        return n_devices * (self.relay_settle_s + self.relay_check_s) + n_points_total * per_point_s + ramp_time_s
 
-    def ramp_distance_a(self, inputs_a) -> float:
-        """How far a Bench ramps its sources to measure each row of ``inputs_a`` on its own device (A).
+    def ramp_time_s(self, inputs_a) -> float:
+        """How long a Bench ramps its sources to measure each row of ``inputs_a`` on its own device (s).
 
-        Each device: read current down and up around the relays, then the input
-        from zero to the nearer end of its sorted inputs, across them, and back
-        to zero before the next route.
+        Each device: the read current down and up around the relays (at
+        ``source_ramp_a_per_s``), then the input from zero to the nearer end of
+        its sorted inputs, across them, and back to zero before the next route
+        (at ``input_ramp_a_per_s``, in whole steps of ``input_ramp_step_a``, each
+        a bus write). Zero when no rate is set.
         """
+        if not self.source_ramp_a_per_s:
+            return 0.0
+        input_rate = self.input_ramp_a_per_s or self.source_ramp_a_per_s
         total = 0.0
         for row in inputs_a:
-            low, high = float(min(row)), float(max(row))
-            nearer, farther = (low, high) if abs(low) <= abs(high) else (high, low)
-            total += 2 * abs(self.read_current_a) + abs(nearer) + (high - low) + abs(farther)
+            levels = sorted(float(v) for v in row)
+            if abs(levels[-1]) < abs(levels[0]):
+                levels.reverse()  # from the end nearer zero
+            total += 2 * abs(self.read_current_a) / self.source_ramp_a_per_s
+            for start, stop in zip([0.0, *levels], [*levels, 0.0]):
+                distance = abs(stop - start)  # a level read first, then whole steps, each a write
+                steps = math.ceil(distance / self.input_ramp_step_a - 1e-9)
+                total += distance / input_rate + (steps + 1) * self.bus_write_s
         return total
 
 

@@ -137,6 +137,7 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
                                   "nothing to resume") from None
         tally.measurements += int(sweep.output_v.size)
         tally.lab_time_s += sweep.instrument_time_s
+        snapshot = _after_preparation(array, snapshot)
         trainer, neurons = _build(config, dataset, splits, array, sweep, tally, None, stop)
         record = RunRecord.create(out if out is not None else new_run_dir(config.name, runs_parent))
         trainer.record = record
@@ -231,6 +232,18 @@ def _saved_sweep(record: RunRecord) -> CalibrationSweep:
     return sweep
 
 
+def _after_preparation(array: Any, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The bench's snapshot as the run measures (lock-in settings from the noise budget applied), with the plan."""
+    bench = getattr(array, "bench", None)
+    if bench is None or not hasattr(bench, "snapshot"):
+        return snapshot
+    fresh = bench.snapshot()
+    plan = getattr(array, "lockin_plan", None)
+    if plan is not None:
+        fresh["lockin_plan"] = plan.as_dict()
+    return fresh
+
+
 def _share_stop(array: Any, stop: threading.Event | None) -> threading.Event:
     """One stop event for the run: the trainer's, and the array's where it can stop between points."""
     stop = stop if stop is not None else threading.Event()
@@ -311,7 +324,19 @@ def summarise(config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons, 
         "mapping": neurons.map.describe(),
         "seed": config.seed,
         "run_dir": str(directory),
+        **_acquisition_of(neurons.array),
     }
+
+
+def _acquisition_of(array: Any) -> dict[str, Any]:
+    """How the run measured: the acquisition mode (and why) and the lock-in plan, where there is a bench."""
+    bench = getattr(array, "bench", None)
+    if bench is None or not hasattr(bench, "acquisition"):
+        return {}
+    mode = bench.acquisition()
+    plan = getattr(array, "lockin_plan", None)
+    return {"acquisition": {"mode": mode.mode, "reason": mode.reason},
+            "lockin_plan": plan.as_dict() if plan is not None else None}
 
 
 def _write_calibration(record: RunRecord, sweep: CalibrationSweep, snapshot: dict[str, Any]) -> None:

@@ -93,7 +93,7 @@ BAD_BENCH = [
     ("above-own-range", setv("limits.max_read_current_a", 2.0), "limits.max_read_current_a",
      "above the Keithley2400's own range of 1.05 A (got 2.0)"),
     ("input-above-range", setv("limits.max_input_current_a", 2.0), "limits.max_input_current_a",
-     "above the Keithley2450's own range of 1.05 A"),
+     "above the Keithley2400's own range of 1.05 A"),
     ("coil-above-range", setv("limits.max_coil_current_a", 10.0), "limits.max_coil_current_a",
      "KepcoBOP's own range of 6 A"),
     ("field-above-coil", setv("limits.max_field_oe", 500.0), "limits.max_field_oe",
@@ -232,7 +232,7 @@ def test_packaged_defaults_load() -> None:
     # the packaged sim bench documents the physics defaults, so it must match them
     assert sim.chip.physics == ChipPhysics(dead_devices={"r1c2": "short", "r3c0": "open"})
     assert [i.model for i in sim.instruments] == [
-        "Keithley2400", "Keithley2450", "SR830", "KepcoBOP", "LakeShore425", "Keithley707B"]
+        "Keithley2400", "Keithley2400", "SR830", "KepcoBOP", "LakeShore425", "Keithley707B"]
     lab = load_config(default_path("lab-bench-example.yaml"))
     assert isinstance(lab, BenchConfig) and not lab.uses_sim and lab.chip.physics is None
     assert all(i.backend == "visa" and i.address for i in lab.instruments)

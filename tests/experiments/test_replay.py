@@ -125,7 +125,7 @@ BAD_FILES = {
                       "parameter 'Input start' is not a finite number"),
     "snapshot not json": (lambda r, t: _corrupt(r, t, "j.csv", lambda s: _replace_line(s, "#\tBench: ", "#\tBench: {not json")),
                           "bench snapshot (header 'Bench') is not a JSON object"),
-    "snapshot infinity": (lambda r, t: _corrupt(r, t, "i.csv", lambda s: s.replace('"source_nplc":1.0', '"source_nplc":Infinity')),
+    "snapshot infinity": (lambda r, t: _corrupt(r, t, "i.csv", lambda s: s.replace('"source_nplc":0.1', '"source_nplc":Infinity')),
                           "bench snapshot (header 'Bench') is not a JSON object"),
     "not a sweep procedure": (lambda r, t: _corrupt(r, t, "w.csv", lambda s: s.replace(
         "<mtjlab.experiments.activation.ActivationMapProcedure>", "<mtjlab.experiments.runner.Worker>", 1)),

@@ -190,26 +190,26 @@ def test_a_stop_during_a_measurement_names_the_resume_command(tmp_path, monkeypa
     """The Bench's measurement turns a Ctrl-C into an error that keeps what it measured; SIGTERM arrives as the
     Bench's SystemExit(143). Either way the run stops with the resume command and the signal's status."""
     from mtjlab.cli_support import Terminated
-    from mtjlab.instruments.bench import Bench
+    from mtjlab.instruments import bench as bench_module
     from mtjlab.training import trainer as trainer_module
 
     monkeypatch.chdir(tmp_path)
     training, reads = {"on": False}, {"n": 0}
-    run, read_point = trainer_module.Trainer.run, Bench.read_point
+    run, run_list = trainer_module.Trainer.run, bench_module.run_list
 
     def running(self, *args, **kwargs):
         training["on"] = True
         return run(self, *args, **kwargs)
 
-    def read_until_stopped(self, *args, **kwargs):
+    def list_until_stopped(*args, **kwargs):  # the packaged bench measures in hardware-timed lists
         if training["on"]:
             reads["n"] += 1
-            if reads["n"] == 40:  # well inside a training step's measurement
+            if reads["n"] == 10:  # well inside a training step's measurement
                 raise KeyboardInterrupt if stop == "ctrl-c" else Terminated()
-        return read_point(self, *args, **kwargs)
+        return run_list(*args, **kwargs)
 
     monkeypatch.setattr(trainer_module.Trainer, "run", running)
-    monkeypatch.setattr(Bench, "read_point", read_until_stopped)
+    monkeypatch.setattr(bench_module, "run_list", list_until_stopped)
     args = ["train", "--no-progress", "--folds", "2", "--epochs", "1", "--out", "r"]
     assert cli.main(args) == status
     err = capsys.readouterr().err

@@ -177,7 +177,7 @@ def test_a_junction_dying_mid_run_stops_it_in_one_line_with_the_bench_safe(tmp_p
 
     def open_with_a_fault(cls, config, **kwargs):
         bench = original(cls, config, **kwargs)
-        Faults.attach(bench.lab).kill_device("r0c1", "short", after=12000)  # after the calibration
+        Faults.attach(bench.lab).kill_device("r0c1", "short", after=2000)  # after the calibration
         opened.append(bench)
         return bench
 

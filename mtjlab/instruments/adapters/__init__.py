@@ -9,11 +9,13 @@ instantiate for each instrument model of a bench file.
 from __future__ import annotations
 
 from pymeasure.instruments.kepco import KepcoBOP3612
-from pymeasure.instruments.keithley import Keithley2400, Keithley2450
+from pymeasure.instruments.keithley import Keithley2450
 from pymeasure.instruments.lakeshore import LakeShore425
-from pymeasure.instruments.srs import SR830, SR860
+from pymeasure.instruments.srs import SR860
 
 from ..drivers.keithley707b import Keithley707B
+from ..drivers.keithley2400_list import Keithley2400
+from ..drivers.sr830_buffer import SR830
 from .field import ClosedLoopField
 from .lockin import SRSLockIn
 from .source_meter import KeithleySourceMeter

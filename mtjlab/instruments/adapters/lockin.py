@@ -215,6 +215,23 @@ class SRSLockIn:
             if self.model == "SR830":
                 self.driver.lia_status  # noqa: B018 - reading clears the overload latched at the old range
 
+    def out_of_range(self, xs, ys) -> bool:
+        """After buffered points (which cannot be re-read one by one): whether any was beyond the full
+        scale or latched an overload; if so the full scale is raised for the next try."""
+        x_max = max((abs(float(v)) for v in xs if v == v), default=0.0)
+        y_max = max((abs(float(v)) for v in ys if v == v), default=0.0)
+        if not self._overloaded(x_max, y_max):
+            return False
+        present = self._full_scale_v()
+        if present >= self.sensitivities_v[-1]:
+            return True  # nothing larger: the caller gives up after its tries
+        next_step = next(s for s in self.sensitivities_v if s > present * (1 + 1e-9))
+        self.set_sensitivity_v(max(self._range_for(max(x_max, y_max), OVERLOAD_MARGIN), next_step))
+        self.clock.sleep(self.settle_time_s())
+        if self.model == "SR830":
+            self.driver.lia_status  # noqa: B018 - reading clears the overload latched at the old range
+        return True
+
     def read_r_theta(self) -> tuple[float, float]:
         """Magnitude R (V rms) and phase theta (deg), from one in-range snap of X and Y."""
         x_v, y_v = self.read_xy_v()

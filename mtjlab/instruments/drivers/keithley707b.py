@@ -7,6 +7,16 @@ channel (crosspoint) is named by slot digit, row letter A-H and two-digit
 column 01-12, e.g. ``"1A01"``. Several channels go comma-separated in one string.
 
 Rows and columns in this module's helpers are 0-based: row 0 -> ``A``, col 0 -> ``01``.
+
+Facts this driver relies on (Models 707B and 708B Switching Matrix Reference
+Manual, 707B-901-01 Rev. B, section 7 "TSP command reference"):
+``channel.close()`` and ``channel.exclusiveclose()`` refuse ``slotX`` and
+``allslots`` (so :meth:`Keithley707B.close` refuses them before sending), while
+``channel.open("allslots")`` opens everything; ``channel.exclusiveclose()``
+leaves exactly the listed channels closed; ``channel.getstate()`` returns the
+comma-delimited states of the listed channels, bit ``channel.IND_CLOSED`` (1)
+set for a closed relay, lowest channel first (section 2, "Queries that return
+a list of channels").
 """
 
 from __future__ import annotations
@@ -30,6 +40,10 @@ _CHANNEL_RE = re.compile(r"^([1-6])([A-H])(0[1-9]|1[0-2])$")
 # Anything the driver puts between the quotes of a channel list: names, ranges
 # ("1A01:1A12"), "slot1", "allslots", user-defined patterns. No quotes, no spaces.
 _CHANNEL_LIST_ITEM_RE = re.compile(r"^[A-Za-z0-9_:]+$")
+# Whole-slot items: channel.close and channel.exclusiveclose refuse them.
+_SLOT_ITEM_RE = re.compile(r"^(allslots|slot[1-6])$", re.IGNORECASE)
+#: ``channel.IND_CLOSED``: the state bit of a closed relay.
+IND_CLOSED = 1
 
 
 def _check_index(value: int, limit: int, what: str, first: int = 0) -> int:
@@ -76,6 +90,21 @@ def _channel_list(channels: str | Iterable[str]) -> str:
     if not items or not all(_CHANNEL_LIST_ITEM_RE.match(item) for item in items):
         raise ValueError(f"invalid channel list {channels!r}")
     return ",".join(items)
+
+
+def _closable_list(channels: str | Iterable[str], function: str) -> str:
+    """A channel list for ``function`` (close, exclusiveclose): no whole-slot items."""
+    joined = _channel_list(channels)
+    slots = [item for item in joined.split(",") if _SLOT_ITEM_RE.match(item)]
+    if slots:
+        raise ValueError(f"{function} does not accept {', '.join(slots)} (only channel.open does): "
+                         "name the channels to close")
+    return joined
+
+
+def _states(value: str) -> list[bool]:
+    """``channel.getstate`` reply ``"0,1,0"`` -> ``[False, True, False]``."""
+    return [bool(int(float(v)) & IND_CLOSED) for v in value.split(",") if v.strip()]
 
 
 def _closed_list(value: str) -> list[str]:
@@ -141,8 +170,28 @@ class Keithley707B(Instrument):
     )
 
     def close(self, channels: str | Iterable[str]) -> None:
-        """Close the given channels (``"1A01"``, ``"1A01,1B03"`` or a list of names)."""
-        self.write(f'channel.close("{_channel_list(channels)}")')
+        """Close the given channels (``"1A01"``, ``"1A01,1B03"`` or a list of names).
+
+        Nothing else opens. ``"allslots"``/``"slotN"`` raise ValueError before sending:
+        the instrument refuses them for a close.
+        """
+        self.write(f'channel.close("{_closable_list(channels, "channel.close")}")')
+
+    def exclusive_close(self, channels: str | Iterable[str]) -> None:
+        """Close the given channels and open every other one, in one command.
+
+        With the instrument's default connection rule (break before make) the
+        others open before the given ones close. ``"allslots"``/``"slotN"`` raise
+        ValueError before sending.
+        """
+        self.write(f'channel.exclusiveclose("{_closable_list(channels, "channel.exclusiveclose")}")')
+
+    def channel_states(self, channels: str | Iterable[str]) -> list[bool]:
+        """Whether each listed channel is closed, lowest channel first (``channel.getstate``).
+
+        Ranges, ``"slotN"`` and ``"allslots"`` expand to one entry per channel.
+        """
+        return _states(self.ask(f'print(channel.getstate("{_channel_list(channels)}"))'))
 
     def open(self, channels: str | Iterable[str]) -> None:
         """Open the given channels (``"1A01"``, ``"1A01,1B03"`` or a list of names)."""
@@ -152,14 +201,15 @@ class Keithley707B(Instrument):
         """Open every channel of every slot."""
         self.write('channel.open("allslots")')
 
-    def connect_crosspoint(self, row: int, col: int, slot: int = 1) -> str:
+    def connect_crosspoint(self, row: int, col: int, slot: int = 1, *, exclusive: bool = False) -> str:
         """Close the crosspoint at 0-based ``row``/``col`` of ``slot``; return its name.
 
-        Raises ValueError (before anything is sent) if row is not 0..7, col not 0..11
-        or slot not 1..6.
+        ``exclusive=True`` opens every other channel in the same command
+        (:meth:`exclusive_close`). Raises ValueError (before anything is sent) if
+        row is not 0..7, col not 0..11 or slot not 1..6.
         """
         name = channel_name(row, col, slot)
-        self.close(name)
+        (self.exclusive_close if exclusive else self.close)(name)
         return name
 
     def disconnect_crosspoint(self, row: int, col: int, slot: int = 1) -> str:

@@ -32,8 +32,8 @@ its value grows to the worst seen while it lasts):
 - ``junction voltage``: ``|V_junction| <= max_bias_v`` for every voltage the
   chip answers (noted where the lab evaluates it; no extra chip evaluation).
 
-Rates (:class:`RateBand`, below): ``read ramp``, ``input ramp`` (A/s,
-``max_source_ramp_a_per_s``) on the current each source drives, and
+Rates (:class:`RateBand`, below): ``read ramp`` (A/s, ``max_source_ramp_a_per_s``)
+and ``input ramp`` (A/s, ``max_input_ramp_a_per_s``) on the current each source drives, and
 ``coil ramp`` (A/s, ``max_field_ramp_oe_per_s / coil_oe_per_a``) on the
 supply's target current.
 
@@ -70,6 +70,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: not imported from the Bench, so the monitor stays independent of it (a test
 #: checks the Bench's step times are within it).
 LONGEST_STEP_TIME_S = 0.1
+#: The largest single step the Bench's input ramps take (A), whatever their rate: the
+#: input line's allowance is this step plus RAMP_MARGIN (a test checks the Bench's).
+LARGEST_INPUT_STEP_A = 5e-3
 #: Headroom of the allowance over one such step (fraction). The Bench schedules
 #: steps at fixed times, so a step lands one wait after the previous one up to
 #: float rounding and the difference in bus time of two writes (~1 ms); 25 % of a
@@ -231,7 +234,9 @@ class SafetyMonitor:
         step_s = LONGEST_STEP_TIME_S * (1.0 + RAMP_MARGIN)
         now_s = lab.clock.now_s()
         self.read_ramp = RateBand(source_rate, source_rate * step_s, lab.read.driving_a, now_s)
-        self.input_ramp = RateBand(source_rate, source_rate * step_s, lab.input.driving_a, now_s)
+        input_rate = float(limits.max_input_ramp_a_per_s)
+        self.input_ramp = RateBand(input_rate, LARGEST_INPUT_STEP_A * (1.0 + RAMP_MARGIN), lab.input.driving_a,
+                                   now_s)
         self.coil_ramp = RateBand(coil_rate, coil_rate * step_s, self._coil_target_a(lab), now_s)
         #: Every violation so far, in the order recorded.
         self.violations: list[Violation] = []
@@ -395,5 +400,5 @@ def assert_no_violations(lab: "VirtualLab") -> None:
     lab.monitor.assert_clean()
 
 
-__all__ = ["COIL_OFF_THRESHOLD_A", "FIELD_TOLERANCE_OE", "LONGEST_STEP_TIME_S", "RAMP_MARGIN", "RateBand",
+__all__ = ["COIL_OFF_THRESHOLD_A", "FIELD_TOLERANCE_OE", "LARGEST_INPUT_STEP_A", "LONGEST_STEP_TIME_S", "RAMP_MARGIN", "RateBand",
            "SafetyMonitor", "Violation", "assert_no_violations", "registered_labs", "take_new_violations"]

@@ -158,7 +158,7 @@ def test_an_interrupted_ramp_leaves_no_stale_setting_behind(faulty):
     bench, faults = faulty
     bench.route("r0c1")
     limits = bench.limits
-    faults.at_operation(12, "interrupt_before")
+    faults.at_operation(6, "interrupt_before")
     with pytest.raises(KeyboardInterrupt):
         bench.set_input_current(limits.max_input_current_a - limits.modulation_peak_a(0.004))
     carried = bench.lab.input.level_a
@@ -172,7 +172,7 @@ def test_an_interrupted_ramp_leaves_no_stale_setting_behind(faulty):
 def test_an_interrupted_ramp_does_not_let_a_relay_move_under_current(faulty):
     bench, faults = faulty
     bench.route("r0c1")
-    faults.at_operation(8, "interrupt_before")
+    faults.at_operation(5, "interrupt_before")
     with pytest.raises(KeyboardInterrupt):
         bench.set_input_current(15e-3)
     assert bench.lab.input.level_a > 1e-3

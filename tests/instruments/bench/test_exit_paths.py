@@ -50,7 +50,7 @@ def test_outputs_come_down_by_ramps_not_jumps(sim_config):
         level = bench.lab.input.level_a
         started = bench.clock.now_s()
     elapsed = bench.clock.now_s() - started
-    assert elapsed >= abs(level) / sim_config.limits.max_source_ramp_a_per_s
+    assert elapsed >= abs(level) / sim_config.limits.max_input_ramp_a_per_s
 
 
 SWEEP_SCRIPT = textwrap.dedent("""

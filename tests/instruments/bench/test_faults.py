@@ -17,8 +17,10 @@ INPUTS = np.linspace(-3e-3, 3e-3, 4)
 
 @pytest.fixture
 def faulty(sim_config):
-    """A connected bench with a fault schedule, made ready to measure."""
-    bench = Bench(sim_config)
+    """A connected bench with a fault schedule, made ready to measure, point by point (faults are
+    scheduled by bus operation; test_hardware_timed.py has the faults in the middle of a list)."""
+    measurement = sim_config.measurement.model_copy(update={"acquisition": "stepped"})
+    bench = Bench(sim_config.model_copy(update={"measurement": measurement}))
     faults = Faults.attach(bench.lab)
     bench.connect()
     array = BenchNeuronArray(bench)

@@ -11,6 +11,7 @@ from mtjlab.instruments.bench_array import BenchNeuronArray
 
 @pytest.fixture
 def auto_config(sim_config):
+    assert sim_config.measurement.lockin_settings == "auto"  # the packaged bench's default
     measurement = sim_config.measurement.model_copy(update={"lockin_settings": "auto"})
     return sim_config.model_copy(update={"measurement": measurement})
 
@@ -43,7 +44,9 @@ def test_measured_derivatives_meet_the_tolerance_against_the_chip_truth(auto_con
         assert rms <= auto_config.measurement.derivative_tolerance
 
 
-def test_by_default_the_bench_files_settings_are_used(sim_config):
+def test_with_lockin_settings_bench_the_wiring_settings_are_used(sim_config):
+    measurement = sim_config.measurement.model_copy(update={"lockin_settings": "bench"})
+    sim_config = sim_config.model_copy(update={"measurement": measurement})
     with Bench(sim_config) as bench:
         array = BenchNeuronArray(bench)
         array.prepare()

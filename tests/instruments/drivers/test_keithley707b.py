@@ -154,3 +154,46 @@ def test_parse_channel_round_trip():
 def test_parse_channel_rejects_invalid(bad):
     with pytest.raises(ValueError, match="invalid channel name"):
         parse_channel(bad)
+
+
+# ---------------------------------------------------- exclusiveclose and getstate
+def test_exclusive_close_sends_one_command():
+    with expected_protocol(
+        Keithley707B,
+        [(b'channel.exclusiveclose("1A01")', None), (b'channel.exclusiveclose("1A01,1H12")', None)],
+    ) as inst:
+        inst.exclusive_close("1A01")
+        inst.exclusive_close(["1A01", "1H12"])
+
+
+def test_connect_crosspoint_exclusive():
+    with expected_protocol(Keithley707B, [(b'channel.exclusiveclose("1C06")', None)]) as inst:
+        assert inst.connect_crosspoint(2, 5, exclusive=True) == "1C06"
+
+
+@pytest.mark.parametrize("bad", ["allslots", "slot1", "SLOT6", "1A01,slot2", ["1A01", "allslots"]])
+def test_close_refuses_whole_slots_before_sending(bad):
+    """707B reference manual, channel.close() and channel.exclusiveclose(): slotX/allslots are errors."""
+    with expected_protocol(Keithley707B, []) as inst:
+        with pytest.raises(ValueError, match="only channel.open"):
+            inst.close(bad)
+        with pytest.raises(ValueError, match="only channel.open"):
+            inst.exclusive_close(bad)
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [("1", [True]), ("0,1,0", [False, True, False]), ("1.00000e+00,0.00000e+00", [True, False])],
+)
+def test_channel_states(reply, expected):
+    with expected_protocol(
+        Keithley707B, [(b'print(channel.getstate("1A01:1A03"))', reply)]
+    ) as inst:
+        assert inst.channel_states("1A01:1A03") == expected
+
+
+def test_channel_states_of_all_slots_is_allowed():
+    with expected_protocol(
+        Keithley707B, [(b'print(channel.getstate("allslots"))', "0,0")]
+    ) as inst:
+        assert inst.channel_states("allslots") == [False, False]

@@ -11,6 +11,7 @@ from mtjlab.instruments.sim.emulators.keithley import (
     Keithley2400Emulator,
     Keithley2450Emulator,
 )
+from mtjlab.instruments.sim.emulators.keithley_timing import TRIGGER_LATENCY_S, transfer_time_s
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S, EmulatorAdapter
 
@@ -148,20 +149,23 @@ def test_shutdown_sequence_is_understood(lab, monkeypatch):
 @pytest.mark.parametrize("nplc", [0.1, 1.0, 10.0])
 def test_a_reading_takes_its_integration_time(lab, model, nplc):
     lab.close_relay(0, 0)
-    smu, _ = connect(lab, model)
+    smu, emulator = connect(lab, model)
     source_current(smu, 1e-5)
     smu.voltage_nplc = nplc
     assert lab.nplc == nplc
     before = lab.clock.now_s()
-    smu.values(":READ?")
+    reply = smu.ask(":READ?")
     expected = nplc / lab.wiring.line_frequency_hz + READING_OVERHEAD_S + 2 * BUS_TRANSACTION_S
+    if isinstance(smu, Keithley2400):  # one source-delay-measure cycle (2400 manual, Figure 6-1)
+        expected += TRIGGER_LATENCY_S + emulator.source_delay() + transfer_time_s(reply.strip())
+        assert emulator.source_delay() == 0.002  # auto delay on the 10 uA range (Table 3-4)
     assert lab.clock.now_s() - before == pytest.approx(expected)
 
 
 def test_nplc_out_of_range_is_refused(lab):
     smu, _ = connect(lab, MODELS[1])
     smu.write(":SENS:VOLT:NPLC 20")
-    assert int(smu.next_error[0]) == -222 and lab.nplc == 1.0
+    assert int(smu.next_error[0]) == -222 and lab.nplc == lab.wiring.source_nplc
 
 
 @pytest.mark.unsafe_lab("emulator protocol: the input source switched on and off at 2 mA in one step, past the ramp rate")
@@ -177,13 +181,14 @@ def test_input_source_role_drives_the_field_line(lab, model):
     assert not lab.input.output_on
 
 
-def test_voltage_mode_is_accepted_but_not_switched_on(lab):
-    smu, _ = connect(lab, MODELS[0])
+def test_voltage_mode_switches_on_into_an_open_circuit(lab):
+    smu, _ = connect(lab, MODELS[0])  # nothing routed: a voltage source drives no current
     smu.source_mode = "voltage"
     smu.source_voltage = 0.5
     assert smu.source_mode == "voltage" and smu.source_voltage == pytest.approx(0.5)
     smu.enable_source()
-    assert not lab.read.output_on and int(smu.next_error[0]) == -221
+    assert lab.read.output_on and lab.read.level_a == 0.0 and smu.check_errors() == []
+    assert smu.measure_all()["voltage"] == pytest.approx(0.5)
 
 
 def test_driver_housekeeping_is_accepted(lab):
@@ -204,12 +209,12 @@ def test_role_is_checked(lab):
 
 
 @pytest.mark.unsafe_lab("emulator protocol: the read source on with a 2 V compliance, beyond max_bias_v")
-def test_fixed_sense_range_overflows(lab):
-    smu, _ = connect(lab, MODELS[0])  # open circuit: the reading sits at the 2 V compliance
+def test_fixed_sense_range_holds_the_output_in_range_compliance(lab):
+    smu, _ = connect(lab, MODELS[0])  # open circuit: the reading rises to the lowest limit
     source_current(smu, 1e-5, compliance_v=2.0)
-    smu.voltage_range = 0.15  # the 200 mV range
-    assert smu.voltage_range == pytest.approx(0.2)
+    smu.voltage_range = 0.15  # the 200 mV range, read back as its full scale
+    assert smu.voltage_range == pytest.approx(0.21)
     reading = smu.values(":READ?")
-    assert reading[0] == 9.9e37 and int(reading[4]) & 1
+    assert reading[0] == pytest.approx(0.21) and int(reading[4]) >> 16 & 1 and not int(reading[4]) & 8
     smu.voltage_range_auto_enabled = True
     assert smu.voltage == pytest.approx(2.0)

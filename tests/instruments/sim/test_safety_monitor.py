@@ -14,7 +14,7 @@ from mtjlab.instruments.sim import safety_monitor
 from mtjlab.instruments.sim.emulators import make_emulator
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.safety_monitor import (
-    COIL_OFF_THRESHOLD_A, FIELD_TOLERANCE_OE, LONGEST_STEP_TIME_S, RAMP_MARGIN, RateBand,
+    COIL_OFF_THRESHOLD_A, FIELD_TOLERANCE_OE, LARGEST_INPUT_STEP_A, LONGEST_STEP_TIME_S, RAMP_MARGIN, RateBand,
 )
 from mtjlab.instruments.sim.scpi import EmulatorAdapter
 
@@ -86,9 +86,12 @@ def test_the_rate_band_lets_a_step_back_pass_but_not_two_steps_on():
 
 def test_the_bench_never_steps_longer_than_the_bucket_allows():
     from mtjlab.instruments.adapters.source_meter import DEFAULT_STEP_TIME_S
-    from mtjlab.instruments.bench import INPUT_RAMP_STEP_TIME_S
+    from mtjlab.instruments.bench_lifetime import INPUT_RAMP_STEP_A, input_ramp_step_time_s
 
-    assert max(DEFAULT_STEP_TIME_S, INPUT_RAMP_STEP_TIME_S) <= LONGEST_STEP_TIME_S
+    assert DEFAULT_STEP_TIME_S <= LONGEST_STEP_TIME_S
+    assert INPUT_RAMP_STEP_A <= LARGEST_INPUT_STEP_A
+    for rate in (1e-3, 0.01, 1.0, 100.0):  # the input's steps stay one step, whatever the rate
+        assert input_ramp_step_time_s(rate) * rate == pytest.approx(INPUT_RAMP_STEP_A)
 
 
 # -------------------------------------------------------------- each invariant
@@ -167,7 +170,7 @@ def test_a_jump_of_the_input_source_breaks_its_ramp(lab):
     smu.source_current = 0.05
     assert "input ramp" in invariants(lab)
     ramp = lab.monitor.violations[invariants(lab).index("input ramp")]
-    assert ramp.value == pytest.approx(0.05) and ramp.limit == pytest.approx(0.01 * LONGEST_STEP_TIME_S * (1 + RAMP_MARGIN))
+    assert ramp.value == pytest.approx(0.05) and ramp.limit == pytest.approx(LARGEST_INPUT_STEP_A * (1 + RAMP_MARGIN))
     assert "0 -> 0.05 A" in ramp.detail
     assert ramp.instrument == "input_source" and "SOUR" in ramp.command.upper()
 
@@ -181,17 +184,19 @@ def test_a_coil_step_breaks_its_ramp(lab):
 
 @pytest.mark.unsafe_lab("monitor test: two ramp steps at once, and a ramp faster than the rate")
 def test_steps_too_close_together_break_the_ramp(lab):
+    step = LARGEST_INPUT_STEP_A
     lab.set_input_source(output_on=True)
-    lab.set_input_source(level_a=1e-3)
+    lab.set_input_source(level_a=step)
     lab.set_input_source(level_a=0.0)  # stepped back at once: never beyond one step
     assert invariants(lab) == []
-    lab.set_input_source(level_a=1e-3)
-    lab.set_input_source(level_a=2e-3)  # no wait: two steps within one step's time
+    lab.set_input_source(level_a=step)
+    lab.set_input_source(level_a=2 * step)  # no wait: two steps within one step's time
     assert invariants(lab) == ["input ramp"]
     lab.clock.sleep(1.0)
-    for k in range(3, 30):  # 1 mA every 0.05 s: twice the rate, caught after the bucket drains
-        lab.set_input_source(level_a=k * 1e-3)
-        lab.clock.sleep(0.05)
+    rate = lab.bench.limits.max_input_ramp_a_per_s
+    for k in range(1, 20):  # 1 mA steps down at twice the input line's rate: caught once the band is used up
+        lab.set_input_source(level_a=2 * step - k * 1e-3)
+        lab.clock.sleep(0.5e-3 / rate)
     assert invariants(lab).count("input ramp") > 1
 
 

@@ -4,10 +4,34 @@ The 707B speaks TSP, not SCPI: each line is a Lua statement such as
 ``channel.close("1A01")`` or ``print(channel.getclose("allslots"))``, so this
 emulator matches whole statements instead of SCPI headers. It answers what
 mtjlab's driver (:mod:`mtjlab.instruments.drivers.keithley707b`) sends:
-``*IDN?``, ``channel.close``/``channel.open`` (names, comma lists, ranges such
-as ``"1A01:1C03"``, ``"slotN"``, ``"allslots"``), ``channel.getclose``,
-``errorqueue.count``/``next()``/``clear()`` and ``reset()`` (also ``*RST``,
-``*CLS``).
+``*IDN?``, ``channel.close``/``channel.open``/``channel.exclusiveclose``,
+``channel.getclose``, ``channel.getstate``, ``errorqueue.count``/``next()``/
+``clear()`` and ``reset()`` (also ``*RST``, ``*CLS``).
+
+Facts from the Models 707B and 708B Switching Matrix Reference Manual
+(707B-901-01 Rev. B), each implemented here:
+
+- A channel list names channels (``"1A01"``), ranges within one card
+  (``"1A01:1C03"``), ``"slotN"`` or ``"allslots"``, separated by commas or
+  semicolons, in single or double quotes (section 2, "Channel list parameter
+  for remote commands").
+- ``channel.close(list)`` closes without opening anything; a list containing
+  ``slotX`` or ``allslots`` is an error, and after an error no channel is closed
+  (section 7, ``channel.close()``). ``channel.open`` accepts them
+  (``channel.open("allslots")`` is the manual's own example there).
+- ``channel.exclusiveclose(list)`` opens every closed channel not in the list
+  and closes the listed ones, so that they are the only ones closed; an empty
+  (or all-space) list opens everything; ``slotX``/``allslots`` or an invalid
+  channel is an error and nothing moves (section 7, ``channel.exclusiveclose()``).
+- The default connection rule is break before make: every channel that opens
+  does so before any closes, and a command that both opens and closes takes the
+  open settle time plus the close settle time (section 2, "Connection methods
+  for close operations"; section 7, ``channel.connectrule``).
+- ``channel.getstate(list[, indicatorMask])`` returns a string of the
+  comma-delimited states of the listed channels; the only state of a switch
+  channel is ``channel.IND_CLOSED`` (1) (section 7, ``channel.getstate()``).
+  Queries list the lowest slot and channel first (section 2, "Queries that
+  return a list of channels").
 
 Crossbar device (row, col) of the chip is crosspoint slot 1, row letter
 ``A + row``, column ``col + 1`` (device (2, 5) is ``"1C06"``); closing it closes
@@ -15,7 +39,7 @@ that device's relay in the lab. Crosspoints of the 8 x 12 card beyond the chip,
 or in slots 2-6, are remembered but connect nothing.
 
 Errors go to the TSP error queue as the instrument reports them: a bad channel
-name rejects the whole command with 1115 "Parameter error", an unknown
+list rejects the whole command with 1115 "Parameter error", an unknown
 statement is -285 (TSP syntax error). ``errorqueue.next()`` prints code,
 message, severity (20, "recoverable": invalid user input) and TSP-Link node
 tab-separated, numbers in TSP's default ``%.5e`` format; an empty queue prints
@@ -38,13 +62,20 @@ SYNTAX_ERROR = (-285, "TSP Syntax error at line 1")
 SEVERITY_RECOVERABLE = 20
 #: TSP-Link node number of a stand-alone mainframe.
 NODE = 1
+#: ``channel.IND_CLOSED``: the state bit of a closed relay (707B manual, ``channel.getstate()``).
+IND_CLOSED = 1
 
 Crosspoint = tuple[int, int, int]  #: (slot 1..6, row 0..7, col 0..11)
 Handler = Callable[[re.Match[str]], "str | None"]  #: a statement's action; returns what it prints
 
 _NAME = re.compile(r"([1-6])([A-H])(0[1-9]|1[0-2])")  # upper case: items are upper-cased first
 # A Lua string literal (either quote) as the one argument of a call.
-_STRING = r"""\(\s*(?P<q>["'])(?P<arg>[^"']*)(?P=q)\s*\)"""
+_QUOTED = r"""(?P<q>["'])(?P<arg>[^"']*)(?P=q)"""
+_STRING = rf"\(\s*{_QUOTED}\s*\)"
+#: An optional second argument of channel.getstate: the indicator mask.
+_MASK = r"(?:\s*,\s*(?P<mask>channel\.IND_CLOSED|\d+))?"
+#: Items that name whole slots: valid for open and the queries, refused by close and exclusiveclose.
+_SLOT_ITEM = re.compile(r"allslots|slot[1-6]", re.IGNORECASE)
 
 
 def _tsp_number(value: float) -> str:
@@ -98,7 +129,9 @@ class Keithley707BEmulator(ScpiEmulator):
             (re.compile(r"errorqueue\.clear\(\s*\)|\*CLS"), lambda m: self.errors.clear()),
             (re.compile(rf"channel\.(?P<action>close|open){_STRING}"),
              lambda m: self.switch(m["action"] == "close", m["arg"])),
+            (re.compile(rf"channel\.exclusiveclose{_STRING}"), lambda m: self.exclusive_close(m["arg"])),
             (re.compile(rf"print\(\s*channel\.getclose{_STRING}\s*\)"), self._getclose),
+            (re.compile(rf"print\(\s*channel\.getstate\(\s*{_QUOTED}{_MASK}\s*\)\s*\)"), self._getstate),
             (re.compile(r"print\(\s*errorqueue\.count\s*\)"), lambda m: _tsp_number(len(self.errors))),
             (re.compile(r"print\(\s*errorqueue\.next\(\s*\)\s*\)"), lambda m: self._error_next()),
         ]
@@ -117,11 +150,14 @@ class Keithley707BEmulator(ScpiEmulator):
                 return
         self.push_error(SYNTAX_ERROR[0], f"{SYNTAX_ERROR[1]}: cannot run {statement!r}")
 
-    def _resolve(self, channels: str, function: str) -> list[Crosspoint] | None:
-        """Every crosspoint of a channel list; on a bad item, error 1115 and None."""
+    def _resolve(self, channels: str, function: str, *, slots: bool = True) -> list[Crosspoint] | None:
+        """Every crosspoint of a channel list; on a bad item, error 1115 and None.
+
+        ``slots=False``: ``slotN``/``allslots`` are refused too (close, exclusiveclose).
+        """
         points: list[Crosspoint] = []
-        for item in channels.split(","):
-            found = crosspoints(item)
+        for item in re.split(r"[,;]", channels):
+            found = None if not slots and _SLOT_ITEM.fullmatch(item.strip()) else crosspoints(item)
             if found is None:
                 self.push_error(PARAMETER_ERROR[0],
                                 f"{PARAMETER_ERROR[1]}: {function}: invalid channel {item.strip()!r}")
@@ -136,11 +172,32 @@ class Keithley707BEmulator(ScpiEmulator):
     def _is_closed(self, point: Crosspoint) -> bool:
         return (point[1], point[2]) in self.lab.closed if self._on_chip(point) else point in self.off_chip_closed
 
+    def _closed_points(self) -> list[Crosspoint]:
+        """Every closed crosspoint, the chip's (read from the lab) and the others."""
+        return sorted({(1, row, col) for row, col in self.lab.closed} | self.off_chip_closed)
+
     def switch(self, closing: bool, channels: str) -> None:
         """channel.close/open: the listed relays move together, then settle (relay_settle_s, s)."""
-        points = self._resolve(channels, "channel.close" if closing else "channel.open")
+        function = "channel.close" if closing else "channel.open"
+        points = self._resolve(channels, function, slots=not closing)
         if points is None:
             return  # the instrument rejects the whole command: nothing moves
+        self._move(closing, points)
+
+    def exclusive_close(self, channels: str) -> None:
+        """channel.exclusiveclose: open everything else, then close the list (break before make)."""
+        if channels.strip():
+            points = self._resolve(channels, "channel.exclusiveclose", slots=False)
+            if points is None:
+                return  # an error: nothing opens or closes
+        else:
+            points = []  # an empty list opens every channel
+        wanted = set(points)
+        self._move(False, [p for p in self._closed_points() if p not in wanted])  # open, settle
+        self._move(True, points)  # then close, settle
+
+    def _move(self, closing: bool, points: list[Crosspoint]) -> None:
+        """Move the listed relays that are not in the wanted state; one settle time if any moved."""
         changed = list(dict.fromkeys(p for p in points if self._is_closed(p) != closing))
         on_chip = [p for p in changed if self._on_chip(p)]
         for point in changed:
@@ -166,6 +223,15 @@ class Keithley707BEmulator(ScpiEmulator):
             return None  # a TSP runtime error prints nothing: the read times out
         names = [channel_name(p) for p in sorted(set(wanted)) if self._is_closed(p)]
         return ";".join(names) if names else "nil"
+
+    def _getstate(self, match: re.Match[str]) -> str | None:
+        """``channel.IND_CLOSED`` (masked) of each listed channel, comma-delimited, lowest first."""
+        wanted = self._resolve(match["arg"], "channel.getstate")
+        if wanted is None:
+            return None  # a TSP runtime error prints nothing: the read times out
+        mask = match["mask"]
+        mask = IND_CLOSED if mask is None or not mask.isdigit() else int(mask)
+        return ",".join(str(IND_CLOSED * self._is_closed(p) & mask) for p in sorted(set(wanted)))
 
     def _error_next(self) -> str:
         """code, message, severity, node as ``print`` shows four values: tab-separated."""

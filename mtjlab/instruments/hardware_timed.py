@@ -1,0 +1,257 @@
+"""Hardware-timed acquisition: a device's sorted batch of inputs as one source list, no bus exchange per point.
+
+The instruments time the points themselves (docs/bench.md, "Acquisition"):
+
+- the **input source** (Keithley 2400) runs a source list: per point it sets
+  the next level, waits its source delay (the lock-in's settling), and pulses
+  Trigger Link line :data:`TRIGGER_LINE`;
+- the **read source** (Keithley 2400), armed to wait for that line, takes one
+  reading into its data store at each pulse;
+- the **lock-in** (SR830), with its TRIG IN on the same cable, stores X and Y
+  at each pulse.
+
+After the list the readings come back in one transfer per instrument. Where
+an instrument cannot do its part (a 2450, whose list needs its trigger-model
+blocks; an SR860), :func:`acquisition_mode` says so and the Bench measures
+point by point (stepped), as before.
+
+Safety: the list is built by :func:`list_path` so that no step of the input
+current is larger than one of the Bench's ramp steps (INPUT_RAMP_STEP_A), and
+none comes sooner than the input line's rate allows: intermediate points are
+inserted where the batch is sparse, and a tail walks back towards the first
+level, to which the 2400 returns after the list (the bias level; 2400 manual,
+section 10, "Sweep operation"). Those points are measured and dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import InstrumentError
+
+#: The Trigger Link line the bench's trigger cable uses (input source out, read source and lock-in in).
+TRIGGER_LINE = 1
+#: Models that can run each part.
+LIST_SOURCES = ("Keithley2400",)
+TRIGGERED_READERS = ("Keithley2400",)
+BUFFERED_LOCKINS = ("SR830",)
+#: The input source's own reading during a list is not used: its shortest integration (NPLC).
+INPUT_SOURCE_NPLC = 0.01
+#: Elements of a 2400 reading in its data store (voltage, current, resistance, time, status).
+READING_ELEMENTS = 5
+#: Compliance bit of the 2400 status word.
+STATUS_COMPLIANCE_BIT = 3
+#: How often the bench looks whether a list is done, after its predicted duration (s).
+POLL_INTERVAL_S = 0.01
+
+
+@dataclass(frozen=True)
+class AcquisitionMode:
+    """Which mode the bench measures in, and why."""
+
+    mode: str  # "hardware-timed" or "stepped"
+    reason: str
+
+    @property
+    def hardware_timed(self) -> bool:
+        return self.mode == "hardware-timed"
+
+
+@dataclass
+class ListReading:
+    """What one list gave, per wanted point: DC voltage (V), X and Y (V rms, NaN without the lock-in),
+    compliance; ``measured`` counts the wanted points that were measured (all, unless cut short)."""
+
+    voltage_v: np.ndarray
+    x_v_rms: np.ndarray
+    y_v_rms: np.ndarray
+    in_compliance: np.ndarray
+    measured: int
+
+
+class ListInterrupted(InstrumentError):
+    """A list stopped part way; ``partial`` holds the points measured before the fault."""
+
+    def __init__(self, message: str, partial: ListReading) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+def acquisition_mode(models: dict[str, str], setting: str, lockin: bool = True) -> AcquisitionMode:
+    """The mode for instruments ``models`` (role -> model) and ``measurement.acquisition`` = ``setting``."""
+    if setting == "stepped":
+        return AcquisitionMode("stepped", "measurement.acquisition is 'stepped' in the bench file")
+    needs = [("input_source", LIST_SOURCES, "a source list"),
+             ("read_source", TRIGGERED_READERS, "readings triggered from the Trigger Link into its buffer")]
+    if lockin:
+        needs.append(("lockin", BUFFERED_LOCKINS, "a buffer filled one point per trigger"))
+    for role, able, what in needs:
+        if models.get(role) not in able:
+            return AcquisitionMode("stepped", f"the {role} ({models.get(role)}) is not driven with {what} "
+                                              f"here (supported: {', '.join(able)})")
+    return AcquisitionMode("hardware-timed", "source list on the input source, readings and lock-in samples "
+                                             f"triggered on Trigger Link line {TRIGGER_LINE}")
+
+
+def list_path(levels: Sequence[float], largest_step_a: float) -> tuple[np.ndarray, np.ndarray]:
+    """The levels the list visits and the indices of the wanted ones.
+
+    Between wanted levels, and from the last back towards the first, steps are
+    at most ``largest_step_a``; the last step (the instrument's return to the
+    first level) too. A single level is visited twice (a list has two points at least).
+    """
+    wanted = [float(v) for v in levels]
+    path: list[float] = [wanted[0]]
+    index = [0]
+    for level in wanted[1:]:
+        path.extend(_between(path[-1], level, largest_step_a))
+        path.append(level)
+        index.append(len(path) - 1)
+    path.extend(_between(path[-1], wanted[0], largest_step_a))  # the tail: the return is one step at most
+    if len(path) == 1:  # a buffer holds two readings at least (pymeasure's config_buffer): measure it twice
+        path.append(path[0])
+    return np.array(path), np.array(index)
+
+
+def _between(start: float, stop: float, largest_step_a: float) -> list[float]:
+    pieces = math.ceil(abs(stop - start) / largest_step_a - 1e-9)
+    return [start + (stop - start) * k / pieces for k in range(1, pieces)] if pieces > 1 else []
+
+
+def configure(input_driver: Any, read_driver: Any, lockin_driver: Any | None) -> None:
+    """Set up the trigger model for lists (once; :func:`unconfigure` undoes it): the read source waits
+    for Trigger Link pulses into its buffer, the input source pulses after each source delay, the
+    lock-in stores X and Y at each pulse."""
+    read_driver.disable_output_triggers()
+    read_driver.arm_source = "immediate"
+    read_driver.arm_count = 1
+    read_driver.trigger_source = "trigger_link"
+    read_driver.trigger_input_line = TRIGGER_LINE
+    read_driver.trigger_input_event = "source"
+    read_driver.trigger_delay = 0
+    read_driver.source_delay_auto_enabled = False
+    read_driver.source_delay = 0  # its source action changes nothing: the reading follows the pulse at once
+    input_driver.current_nplc = INPUT_SOURCE_NPLC
+    input_driver.source_delay_auto_enabled = False
+    input_driver.arm_source = "immediate"
+    input_driver.arm_count = 1
+    input_driver.trigger_source = "immediate"
+    input_driver.trigger_output_line = TRIGGER_LINE
+    input_driver.trigger_output_event = "delay"
+    if lockin_driver is not None:
+        lockin_driver.store_on_each_trigger()
+
+
+def unconfigure(input_driver: Any, read_driver: Any, lockin_driver: Any | None) -> None:
+    """Back to stepped operation: single immediate readings, a fixed input level, no output triggers."""
+    interrupt: BaseException | None = None
+    for action in (
+        lambda: input_driver.reset_trigger(),
+        lambda: setattr(input_driver, "source_current_mode", "fixed"),
+        lambda: input_driver.disable_output_triggers(),
+        lambda: setattr(input_driver, "trigger_count", 1),
+        lambda: read_driver.reset_trigger(),
+        lambda: read_driver.trigger_immediately(),
+        lambda: setattr(read_driver, "trigger_count", 1),
+        lambda: read_driver.disable_buffer(),
+        lambda: lockin_driver.stop_storage() if lockin_driver is not None else None,
+    ):
+        try:
+            action()
+        except (KeyboardInterrupt, SystemExit) as exc:  # every step still runs; then it is raised
+            interrupt = interrupt or exc
+        except Exception:  # noqa: BLE001 - best effort; the Bench reads the state back after an unfinished operation
+            pass
+    if interrupt is not None:
+        raise interrupt
+
+
+def run_list(input_driver: Any, read_driver: Any, lockin_driver: Any | None, clock: Any, path: np.ndarray,
+             wanted: np.ndarray, delay_s: float, predicted_s: float) -> ListReading:
+    """Run one list on instruments :func:`configure` has set up: arm, run, read both buffers back.
+
+    On a fault the points already stored are read and raised with
+    :class:`ListInterrupted` (the caller then unconfigures, whatever happened).
+    """
+    n = len(path)
+    try:
+        read_driver.reset_buffer()
+        read_driver.buffer_points = n
+        read_driver.trigger_count = n
+        read_driver.start_buffer()  # :INIT: armed, waiting for the first pulse
+        if lockin_driver is not None:
+            lockin_driver.reset_buffer()
+            lockin_driver.start_storage()
+        input_driver.set_current_list(path)
+        input_driver.trigger_count = n
+        input_driver.source_delay = delay_s
+        input_driver.source_current_mode = "list"
+        started_s = clock.now_s()
+        input_driver.start_buffer()  # :INIT: the list runs
+        # Real instruments run the list after :INIT returns: wait its predicted length (less what the
+        # exchange itself took: an emulator runs the whole list inside it).
+        clock.sleep(max(0.0, predicted_s - (clock.now_s() - started_s)))
+        _wait_until_stored(read_driver, clock, n, predicted_s)
+        input_driver.source_current_mode = "fixed"  # the level is the bias again; ramps move it from here
+        return _collect(read_driver, lockin_driver, wanted, n)
+    except BaseException as exc:
+        partial = _partial(read_driver, lockin_driver, wanted)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) or partial is None:
+            raise
+        raise ListInterrupted(f"list stopped after {partial.measured} of {len(wanted)} points: {exc}",
+                              partial) from exc
+
+
+def _wait_until_stored(read_driver: Any, clock: Any, n: int, predicted_s: float) -> None:
+    waited = 0.0
+    while read_driver.buffer_points_stored < n:
+        if waited > max(1.0, predicted_s):
+            raise InstrumentError(f"read_source: {read_driver.buffer_points_stored} of {n} list readings after "
+                                  f"{predicted_s + waited:.3g} s")
+        clock.sleep(POLL_INTERVAL_S)
+        waited += POLL_INTERVAL_S
+
+
+def _collect(read_driver: Any, lockin_driver: Any | None, wanted: np.ndarray, n: int) -> ListReading:
+    readings = np.asarray(read_driver.buffer_data, float)
+    if readings.size != n * READING_ELEMENTS:
+        raise InstrumentError(f"read_source: {readings.size} values in its buffer, expected {n * READING_ELEMENTS}")
+    readings = readings.reshape(n, READING_ELEMENTS)
+    x = y = np.full(n, np.nan)
+    if lockin_driver is not None:
+        stored = int(lockin_driver.buffer_count)
+        if stored != n:
+            raise InstrumentError(f"lockin: {stored} points in its buffer after a list of {n}")
+        x = np.asarray(lockin_driver.stored(1, 0, n), float)
+        y = np.asarray(lockin_driver.stored(2, 0, n), float)
+    status = readings[:, 4].astype(np.int64)
+    return ListReading(readings[wanted, 0], x[wanted], y[wanted], (status[wanted] >> STATUS_COMPLIANCE_BIT & 1) == 1,
+                       len(wanted))
+
+
+def _partial(read_driver: Any, lockin_driver: Any | None, wanted: np.ndarray) -> ListReading | None:
+    """The wanted points stored before a fault (None when even that cannot be read)."""
+    try:
+        stored = int(read_driver.buffer_points_stored)
+        done = wanted[wanted < stored]
+        readings = np.asarray(read_driver.buffer_data, float).reshape(-1, READING_ELEMENTS) if stored else \
+            np.empty((0, READING_ELEMENTS))
+        x = y = np.full(stored, np.nan)
+        if lockin_driver is not None and stored:
+            count = min(int(lockin_driver.buffer_count), stored)
+            x[:count] = np.asarray(lockin_driver.stored(1, 0, count), float)
+            y[:count] = np.asarray(lockin_driver.stored(2, 0, count), float)
+    except Exception:  # noqa: BLE001 - the instruments may be what failed
+        return None
+    nan = np.full(len(wanted), np.nan)
+    voltage, xs, ys, compliance = nan.copy(), nan.copy(), nan.copy(), np.zeros(len(wanted), bool)
+    k = len(done)
+    voltage[:k], xs[:k], ys[:k] = readings[done, 0], x[done], y[done]
+    compliance[:k] = (readings[done, 4].astype(np.int64) >> STATUS_COMPLIANCE_BIT & 1) == 1
+    return ListReading(voltage, xs, ys, compliance, k)
+
+

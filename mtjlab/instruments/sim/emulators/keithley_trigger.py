@@ -1,0 +1,377 @@
+"""The 2400's remote trigger model, source list and data store (2400 manual, section 11
+"Triggering", Figure 11-3 "Remote trigger model"; section 10 "Sweep operation"; section 9 "Data
+store").
+
+:INIT takes the instrument out of idle. The arm layer waits for its event (IMMediate, TLINk on
+:ARM:ILINe, BUS = *TRG, TIMer), outputs its TENTer trigger, then the trigger layer makes
+:TRIGger:COUNt passes, each:
+
+1. source event detector (waits for a Trigger Link pulse on :TRIG:ILINe if the trigger source is
+   TLINk and SOURce is among the :TRIGger:INPut events), :TRIGger:DELay;
+2. SOURce action: the next :SOURce:LIST value in LIST mode, else the programmed level; output
+   trigger if SOURce is among the :TRIGger:OUTPut events;
+3. DELay detector, DELay action (the source delay, manual or auto); output trigger on DELay;
+4. SENSe detector, measure action (integration); the reading goes to the data store if fed;
+   output trigger on SENSe;
+
+The trigger latency (:data:`~.keithley_timing.TRIGGER_LATENCY_S`) runs from each event that
+releases an action: once per pass with IMMediate sources, after each satisfied detector with
+TLINk. After :ARM:COUNt passes of the arm layer (TEXit trigger after each) the instrument is idle
+again. Output triggers pulse :TRIG:OLINe (:ARM:OLINe for the arm layer) on the lab's trigger cable
+(:meth:`VirtualLab.pulse_trigger_line`), at that instant of the lab clock.
+
+With IMMediate sources the whole model runs inside :INIT. With TLINk it runs until it waits at
+an event detector and :INIT returns; every later pulse on the input line (heard through
+:meth:`VirtualLab.connect_trigger_input`) lets it run on to the next wait. A pulse that arrives
+while the model is not waiting for one (idle, or busy with an action) is ignored: the 2400 does
+not latch input triggers (2400 manual, :TRIGger:CLEar clears one that is pending in the layer's
+detector; the emulation has none pending).
+
+After the last point of a source list, the source goes back to the programmed (bias) level
+(:SOURce:CURRent:LEVel): 2400 manual, section 10, "the output will go from the bias level to the
+start source level", Figures 10-1/10-2, the level sits at the bias before and after the sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..scpi import ScpiError
+from .keithley_handlers import _fmt, _word
+from .keithley_status import Reading, format_reading
+from .keithley_timing import (ARM_TIMER_RANGE_S, MAX_BUFFER_POINTS, MAX_DELAY_S, MAX_LIST_POINTS, MAX_TRIGGER_PRODUCT,
+                              TRIGGER_LATENCY_S, TRIGGER_LINK_LINES, BUFFER_STORE_S, transfer_time_s)
+
+DATA_STALE = ScpiError(-230, "Data corrupt or stale")
+TOO_MUCH_DATA = ScpiError(-223, "Too much data")
+ILLEGAL = ScpiError(-224, "Illegal parameter value")
+CONFLICT = ScpiError(-221, "Settings conflict")
+COUNT_PRODUCT = ScpiError(-221, "Settings conflict: arm count x trigger count exceeds 2500")
+
+
+@dataclass
+class TriggerSettings:
+    """The trigger model's settings at *RST (2400 manual, section 11 "Bench defaults" and the
+    :ARM/:TRIGger tables of section 18)."""
+
+    arm_count: int = 1
+    arm_source: str = "IMM"
+    arm_timer_s: float = 0.1
+    arm_input_line: int = 1
+    arm_output_line: int = 2
+    arm_outputs: set = field(default_factory=set)  # TENT, TEX
+    trigger_count: int = 1
+    trigger_source: str = "IMM"
+    trigger_delay_s: float = 0.0
+    trigger_input_line: int = 1
+    trigger_output_line: int = 2
+    trigger_inputs: set = field(default_factory=lambda: {"SOUR"})  # "Source Trigger In Event = On"
+    trigger_outputs: set = field(default_factory=set)  # SOUR, DEL, SENS
+    buffer_points: int = 100
+    feed: str = "SENS"
+    feed_control: str = "NEV"
+
+
+class TriggerModel2400:
+    """Mixin of :class:`.keithley.Keithley2400Emulator`: trigger model, source list, data store."""
+
+    def _init_trigger_model(self) -> None:
+        self.trigger = TriggerSettings()
+        self.source_mode = {"CURR": "FIX", "VOLT": "FIX"}
+        self.source_list = {"CURR": [], "VOLT": []}
+        self.buffer: list[Reading] = []
+        self.last_readings: list[Reading] = []
+        self._run = None  # the running model (a generator), None when idle
+        self._waiting_for: tuple[str, int] | None = None  # ("TLIN", line) or ("BUS", 0)
+        self._busy = False
+        self._bias: tuple[float, float] | None = None
+        self.status_enable = {"SRE": 0, "MEAS": 0}
+
+    # ------------------------------------------------------------------ running
+    def initiate(self) -> None:
+        """:INIT: leave idle and run the model until it waits for a trigger or is done."""
+        if self._run is not None:
+            raise ScpiError(-213, "Init ignored")  # already out of idle (2400 manual, Appendix B)
+        self.check_output_for_reading()
+        self.last_readings = []
+        self._run = self._model()
+        self._resume()
+
+    def abort(self) -> None:
+        """:ABORt: back to idle at once; a source list's level goes back to the bias."""
+        if self._run is not None:
+            self._run.close()
+        self._finish()
+
+    def _resume(self) -> None:
+        self._busy, self._waiting_for = True, None
+        try:
+            self._waiting_for = next(self._run)
+        except StopIteration:
+            self._finish()
+        except ScpiError as exc:  # e.g. +803 mid-run: this instrument's error, never its caller's
+            self.push_error(exc.code, exc.message)
+            self._finish()
+        finally:
+            self._busy = False
+
+    def _finish(self) -> None:
+        self._run, self._waiting_for = None, None
+        if self._bias is not None:  # the list is done: the programmed level is sourced again
+            self.level_a, self.level_v = self._bias
+            self._bias = None
+            self._push()
+
+    def on_trigger_line(self, line: int) -> None:
+        """A pulse on the lab's trigger cable: it releases the detector waiting for that line."""
+        if self._busy or self._run is None or self._waiting_for != ("TLIN", int(line)):
+            return  # idle, busy, or not listening to this line: the pulse is lost
+        self._resume()
+
+    def bus_trigger(self, argument, query):
+        """*TRG: releases an arm layer waiting for a BUS event."""
+        if not self._busy and self._run is not None and self._waiting_for == ("BUS", 0):
+            self._resume()
+
+    def _output_trigger(self, line: int) -> None:
+        pulse = getattr(self.lab, "pulse_trigger_line", None)
+        if pulse is not None:
+            pulse(line)
+
+    def _model(self):
+        t = self.trigger
+        listed = self.source_mode[self.function] == "LIST"
+        values = self.source_list[self.function]
+        if listed:
+            if not values:
+                return
+            self._bias = (self.level_a, self.level_v)
+        point, armed_s = 0, self.clock.now_s()
+        for arm_pass in range(t.arm_count):
+            if t.arm_source == "TLIN":
+                yield ("TLIN", t.arm_input_line)
+            elif t.arm_source == "TIM":  # the first pass at once, then one per timer interval
+                if arm_pass:
+                    self.clock.sleep(armed_s + t.arm_timer_s - self.clock.now_s())
+                armed_s = self.clock.now_s()
+            elif t.arm_source != "IMM":  # BUS waits for *TRG; MANual and the SOT lines never come here
+                yield (t.arm_source, 0)
+            if "TENT" in t.arm_outputs:
+                self._output_trigger(t.arm_output_line)
+            for _ in range(t.trigger_count):
+                tlin = t.trigger_source == "TLIN"
+                waits = t.trigger_inputs if tlin else set()
+                if "SOUR" in waits:
+                    yield ("TLIN", t.trigger_input_line)
+                if "SOUR" in waits or not waits:  # the latency runs from the event that starts the action
+                    self.clock.sleep(TRIGGER_LATENCY_S)
+                self.clock.sleep(t.trigger_delay_s)
+                if listed:  # source action: the next list value (the list repeats if the counts exceed it)
+                    self._source_list_value(values[point % len(values)])
+                if "SOUR" in t.trigger_outputs:
+                    self._output_trigger(t.trigger_output_line)
+                if "DEL" in waits:
+                    yield ("TLIN", t.trigger_input_line)
+                    self.clock.sleep(TRIGGER_LATENCY_S)
+                self.clock.sleep(self.source_delay())
+                if "DEL" in t.trigger_outputs:
+                    self._output_trigger(t.trigger_output_line)
+                if "SENS" in waits:
+                    yield ("TLIN", t.trigger_input_line)
+                    self.clock.sleep(TRIGGER_LATENCY_S)
+                reading = self.reading_now()
+                self.last_readings.append(reading)
+                self._store(reading)
+                if "SENS" in t.trigger_outputs:
+                    self._output_trigger(t.trigger_output_line)
+                point += 1
+            if "TEX" in t.arm_outputs:
+                self._output_trigger(t.arm_output_line)
+
+    def _source_list_value(self, value: float) -> None:
+        """Source one list value without changing the programmed (bias) level."""
+        kind = self.function
+        rounded = self.quantise_level(kind, value)
+        if kind == "CURR":
+            self.level_a = rounded
+        else:
+            self.level_v = rounded
+        self._push()
+
+    def _store(self, reading: Reading) -> None:
+        t = self.trigger
+        if t.feed_control != "NEXT" or t.feed != "SENS":
+            return
+        self.clock.sleep(BUFFER_STORE_S)
+        self.buffer.append(reading)
+        if len(self.buffer) >= t.buffer_points:
+            t.feed_control = "NEV"  # a full store stops storing (2400 manual, :TRACe:FEED:CONTrol)
+
+    # ---------------------------------------------------------------- queries
+    def _format(self, readings: list[Reading]) -> str:
+        reply = ",".join(format_reading(r, self.elements) for r in readings)
+        self.clock.sleep(transfer_time_s(reply))
+        return reply
+
+    def fetch(self, argument, query):
+        if not self.last_readings or self._run is not None:
+            raise DATA_STALE
+        return self._format(self.last_readings)
+
+    def read_query(self, argument, query):
+        """:READ? = :INIT then :FETCh? (no reply while the model waits for triggers)."""
+        self.initiate()
+        if self._run is not None:
+            return None  # still armed: the real instrument holds the bus until done
+        return self._format(self.last_readings)
+
+    def trace_data(self, argument, query):
+        if not self.buffer:
+            raise DATA_STALE
+        return self._format(self.buffer)
+
+    # ----------------------------------------------------------- registration
+    def _register_trigger_model(self) -> None:
+        c = self.command
+        c([":INITiate[:IMMediate]"], lambda a, q: self.initiate())
+        c([":ABORt"], lambda a, q: self.abort())
+        c(["*TRG"], self.bus_trigger)
+        c([":FETCh"], self.fetch)
+        c([":READ"], self.read_query)
+        c([":TRIGger[:SEQuence[1]]:CLEar"], lambda a, q: None)
+        c([":ARM[:SEQuence[1]][:LAYer[1]]:COUNt"], self._count("arm_count", "trigger_count"))
+        c([":TRIGger[:SEQuence[1]]:COUNt"], self._count("trigger_count", "arm_count"))
+        c([":TRIGger[:SEQuence[1]]:DELay"], self._seconds("trigger_delay_s", 0.0, MAX_DELAY_S))
+        c([":ARM[:SEQuence[1]][:LAYer[1]]:TIMer"], self._seconds("arm_timer_s", *ARM_TIMER_RANGE_S))
+        c([":ARM[:SEQuence[1]][:LAYer[1]]:SOURce"], self._choice(
+            "arm_source", ("IMMediate", "TLINk", "TIMer", "MANual", "BUS", "NSTest", "PSTest", "BSTest")))
+        c([":TRIGger[:SEQuence[1]]:SOURce"], self._choice("trigger_source", ("IMMediate", "TLINk")))
+        for layer, prefix in (("arm", ":ARM[:SEQuence[1]][:LAYer[1]]"), ("trigger", ":TRIGger[:SEQuence[1]]")):
+            c([f"{prefix}:ILINe"], self._line(f"{layer}_input_line"))
+            c([f"{prefix}:OLINe"], self._line(f"{layer}_output_line"))
+            c([f"{prefix}:DIRection"], self._stored(f"{layer}DIR", "ACC", ("SOURce", "ACCeptor")))
+        c([":ARM[:SEQuence[1]][:LAYer[1]]:OUTPut"], self._events("arm_outputs", ("TENTer", "TEXit")))
+        c([":TRIGger[:SEQuence[1]]:OUTPut"], self._events("trigger_outputs", ("SOURce", "DELay", "SENSe")))
+        c([":TRIGger[:SEQuence[1]]:INPut"], self._events("trigger_inputs", ("SOURce", "DELay", "SENSe")))
+        for kind, node in (("CURR", "CURRent"), ("VOLT", "VOLTage")):
+            c([f":SOURce:{node}:MODE"], self._mode(kind))
+            c([f":SOURce:LIST:{node}"], self._list(kind, append=False))
+            c([f":SOURce:LIST:{node}:APPend"], self._list(kind, append=True))
+            c([f":SOURce:LIST:{node}:POINts"], lambda a, q, k=kind: str(len(self.source_list[k])))
+        c([":TRACe:CLEar", ":DATA:CLEar"], lambda a, q: self.buffer.clear())
+        c([":TRACe:POINts", ":DATA:POINts"], self._buffer_points)
+        c([":TRACe:POINts:ACTual", ":DATA:POINts:ACTual"], lambda a, q: str(len(self.buffer)))
+        c([":TRACe:FEED", ":DATA:FEED"], self._feed)
+        c([":TRACe:FEED:CONTrol", ":DATA:FEED:CONTrol"], self._choice("feed_control", ("NEXT", "NEVer")))
+        c([":TRACe:DATA", ":DATA:DATA"], self.trace_data)
+        c([":TRACe:TSTamp:FORMat"], self._stored("TSTF", "ABS", ("ABSolute", "DELTa")))
+        c(["*STB"], self._status_byte)
+        c(["*SRE"], self._enable("SRE"))
+        c([":STATus:MEASurement[:EVENt]:ENABle"], self._enable("MEAS"))
+
+    def _count(self, name: str, other: str):
+        def handler(argument, query):
+            if query:
+                return str(getattr(self.trigger, name))
+            words = {"MIN": 1, "MINIMUM": 1, "MAX": MAX_TRIGGER_PRODUCT, "MAXIMUM": MAX_TRIGGER_PRODUCT}
+            word = (argument or "").strip().upper()
+            value = words[word] if word in words else int(round(float(argument or "nan")))
+            if not 1 <= value <= MAX_TRIGGER_PRODUCT:
+                raise ScpiError(-222, "Parameter data out of range")
+            if value * getattr(self.trigger, other) > MAX_TRIGGER_PRODUCT:
+                raise COUNT_PRODUCT
+            setattr(self.trigger, name, value)
+        return handler
+
+    def _seconds(self, name: str, low: float, high: float):
+        def handler(argument, query):
+            from .keithley_base import _value
+            if query:
+                return _fmt(getattr(self.trigger, name))
+            setattr(self.trigger, name, _value(argument, low, high))
+        return handler
+
+    def _choice(self, name: str, words: tuple[str, ...]):
+        def handler(argument, query):
+            if query:
+                return getattr(self.trigger, name)
+            setattr(self.trigger, name, _word(argument, words))
+        return handler
+
+    def _feed(self, argument, query):
+        if query:
+            return self.trigger.feed
+        word = (argument or "").strip().upper().rstrip("1")
+        feeds = {"SENS": "SENS", "SENSE": "SENS", "CALC": "CALC", "CALCULATE": "CALC", "CALC2": "CALC2",
+                 "CALCULATE2": "CALC2", "NONE": "NONE"}
+        if word not in feeds:
+            raise ILLEGAL
+        self.trigger.feed = feeds[word]
+
+    def _line(self, name: str):
+        def handler(argument, query):
+            if query:
+                return str(getattr(self.trigger, name))
+            line = int(float(argument or "nan"))
+            if line not in TRIGGER_LINK_LINES:
+                raise ScpiError(-222, "Parameter data out of range")
+            setattr(self.trigger, name, line)
+        return handler
+
+    def _events(self, name: str, words: tuple[str, ...]):
+        def handler(argument, query):
+            chosen = getattr(self.trigger, name)
+            if query:
+                return ",".join(e for e in ("TENT", "TEX", "SOUR", "DEL", "SENS") if e in chosen) or "NONE"
+            items = [item.strip() for item in (argument or "").split(",")]
+            if [i.upper() for i in items] == ["NONE"]:
+                setattr(self.trigger, name, set())
+                return None
+            setattr(self.trigger, name, {_word(item, words) for item in items})
+        return handler
+
+    def _mode(self, kind: str):
+        def handler(argument, query):
+            if query:
+                return self.source_mode[kind]
+            self.source_mode[kind] = _word(argument, ("FIXed", "LIST"))  # SWEep is not emulated
+        return handler
+
+    def _list(self, kind: str, append: bool):
+        def handler(argument, query):
+            if query:
+                return ",".join(_fmt(v) for v in self.source_list[kind])
+            values = [self._number(item, kind) for item in (argument or "").split(",") if item.strip()]
+            limit = 1.05 if kind == "CURR" else 210.0
+            if not values or any(abs(v) > limit for v in values):
+                raise ScpiError(-222, "Parameter data out of range")
+            new = (self.source_list[kind] if append else []) + values
+            if len(new) > MAX_LIST_POINTS:
+                raise TOO_MUCH_DATA
+            self.source_list[kind] = new
+        return handler
+
+    def _buffer_points(self, argument, query):
+        if query:
+            return str(self.trigger.buffer_points)
+        value = int(float(argument or "nan"))
+        if not 1 <= value <= MAX_BUFFER_POINTS:
+            raise ScpiError(-222, "Parameter data out of range")
+        self.trigger.buffer_points = value
+
+    def _enable(self, key: str):
+        def handler(argument, query):
+            if query:
+                return str(self.status_enable[key])
+            self.status_enable[key] = int(float(argument or "0"))
+        return handler
+
+    def _status_byte(self, argument, query):
+        """*STB?: the measurement summary bit (0) when the buffer is full and its event (bit 9)
+        enabled, and the request-service bit (6) when an enabled summary bit is set (2400 manual,
+        section 15, "Status byte" and "Measurement event register")."""
+        full = len(self.buffer) >= self.trigger.buffer_points and bool(self.status_enable["MEAS"] & 512)
+        stb = 1 if full else 0
+        if stb & self.status_enable["SRE"]:
+            stb |= 64
+        return str(stb)
