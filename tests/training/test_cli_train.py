@@ -35,6 +35,9 @@ def test_plain_train_reaches_95_percent_on_iris_beside_the_baseline(tmp_path, mo
     assert summary["accuracy_mean"] >= 0.95, summary
     assert abs(summary["accuracy_mean"] - summary["baseline_accuracy_mean"]) <= 0.02, summary
     assert summary["grad_cosine_median"] >= 0.99, summary
+    # minutes of bench time, not hours: hardware-timed lists with the noise-budget lock-in settings
+    assert summary["acquisition"]["mode"] == "hardware-timed", summary
+    assert summary["lab_time_s"] <= 15 * 60, summary
     for text in ("software tanh", "mean", "gradient agreement", "device measurements", "estimated lab time",
                  "run directory"):
         assert text in out, text
