@@ -94,7 +94,7 @@ def main() -> None:
                              f"{per_point * full_default_points / 60:.1f}" if name.startswith("iris") else "-"])
                 print(f"  ... {name}, {mode} done", flush=True)
     header = ["workload", "mode", "points", "lab time s", "per point ms", "floor ms", "ratio",
-              f"default run min ({full_default_points:,} points)"]
+              f"default run min, extrapolated ({full_default_points:,} points)"]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(f"\nshort runs: {args.folds} folds x {args.epochs} epochs (digits: a 300-sample holdout); default run: "
           f"{default.folds} folds x {default.epochs} epochs\n")
