@@ -32,6 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InstrumentError
+from .adapters.source_meter import STATUS_COMPLIANCE_BIT
 
 #: The Trigger Link line the bench's trigger cable uses (input source out, read source and lock-in in).
 TRIGGER_LINE = 1
@@ -43,8 +44,6 @@ BUFFERED_LOCKINS = ("SR830",)
 INPUT_SOURCE_NPLC = 0.01
 #: Elements of a 2400 reading in its data store (voltage, current, resistance, time, status).
 READING_ELEMENTS = 5
-#: Compliance bit of the 2400 status word.
-STATUS_COMPLIANCE_BIT = 3
 #: How often the bench looks whether a list is done, after its predicted duration (s).
 POLL_INTERVAL_S = 0.01
 

@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..timing import step_response_remaining
 from . import transport
 from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, SourceState, VirtualClock
 from .macrospin import select_branch
@@ -369,9 +370,7 @@ class VirtualLab:
         return voltage, False
 
     def _step_response(self, elapsed_s: float) -> float:
-        poles = {6: 1, 12: 2, 18: 3, 24: 4}[int(self.lockin.slope_db_per_oct)]
-        x = max(elapsed_s, 0.0) / self.lockin.time_constant_s
-        return 1.0 - math.exp(-x) * sum(x**k / math.factorial(k) for k in range(poles))
+        return 1.0 - step_response_remaining(elapsed_s / self.lockin.time_constant_s, self.lockin.slope_db_per_oct)
 
     def lockin_xy_v_rms(self, noise: bool = True) -> tuple[float, float]:
         """X and Y (V rms) the lock-in shows now: its filter's response to the history."""
