@@ -42,7 +42,7 @@ from ..errors import InstrumentError, MtjlabError, SafetyLimitError
 from .adapters import KeithleySourceMeter
 from .bench_lifetime import INPUT_COMPLIANCE_V, INPUT_RAMP_STEP_A, INPUT_RAMP_STEP_TIME_S, BenchLifetime
 from .drivers.keithley2400_list import MAX_LIST_POINTS
-from .hardware_timed import (AcquisitionMode, ListReading, acquisition_mode, configure, list_path, run_list,
+from .hardware_timed import (AcquisitionMode, ListReading, acquisition_mode, configure, list_path, run_list, step_gap_s,
                              unconfigure)
 from .bench_state import SIGTERM_EXIT_STATUS, BenchReadouts, BenchSettings, PointReading, Terminated
 
@@ -276,19 +276,21 @@ class Bench(BenchLifetime):
         # no step sooner than the input line's rate allows for one ramp step
         delay_s = max(settle if lockin else 0.0, INPUT_RAMP_STEP_A / self.limits.max_input_ramp_a_per_s)
         wiring = self.config.wiring
-        predicted_s = len(path) * (delay_s + (wiring.source_nplc + 0.01) / wiring.line_frequency_hz)
+        integration_s = wiring.source_nplc / wiring.line_frequency_hz
+        gap_s = step_gap_s(integration_s) if lockin else 0.0
+        predicted_s = len(path) * (delay_s + gap_s + integration_s)  # at least (each point also has overheads)
         self.set_input_current(levels[0])
         with_lockin = self.acquisition(True).hardware_timed  # set up once for both kinds of list
         drivers = (self._input_source.driver, self._read_source.driver)
         lockin_driver = self._lockin.driver if with_lockin else None
         for _attempt in range(len(self._lockin.sensitivities_v)):
             with self._operation():
-                if not getattr(self, "_lists_ready", None):
+                if getattr(self, "_lists_ready", None) is None:
                     configure(*drivers, lockin_driver)  # once, while lists follow each other
-                    self._lists_ready = True
+                    self._lists_ready = {}  # what run_list has sent since
                 try:
                     reading = run_list(*drivers, lockin_driver if lockin else None, self.clock, path, wanted,
-                                       delay_s, predicted_s)
+                                       delay_s, predicted_s, gap_s, self._lists_ready)
                 except BaseException:
                     self._leave_lists()
                     raise
@@ -302,7 +304,7 @@ class Bench(BenchLifetime):
     def _leave_lists(self) -> None:
         """Back to stepped operation if lists set the instruments up (before any point-by-point reading)."""
         if getattr(self, "_lists_ready", None) is None:
-            return
+            return  # (an empty dict is set up: lists ran, or were about to)
         self._lists_ready = None
         unconfigure(self._input_source.driver, self._read_source.driver, self._lockin.driver)
 

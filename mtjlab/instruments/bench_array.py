@@ -163,6 +163,8 @@ class BenchNeuronArray:
                         dead[[k for k, d in enumerate(ids) if d == device]] = True
                         output[j] = derivative[j] = np.nan
                         break
+            if self.bench.settings.input_current_a != 0.0:
+                self.bench.set_input_current(0.0)  # the field line rests between measurements
         except (InstrumentError, KeyboardInterrupt) as exc:
             message = exc.one_line() if isinstance(exc, MtjlabError) else "interrupted"
             raise MeasurementInterrupted(f"measurement stopped: {message}", result()) from exc
@@ -257,8 +259,7 @@ class BenchNeuronArray:
             alive = self._store_list(device, inputs, chunk, reading, output, derivative, exact, with_derivative)
             if not alive:
                 break
-        bench.set_input_current(0.0)  # the field line rests between devices
-        return alive
+        return alive  # measure() rests the field line after the last device (a ramp from here to the next)
 
     def _list_chunks(self, inputs: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
         """The visit order cut into runs whose lists fit the input source."""

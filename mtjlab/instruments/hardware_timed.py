@@ -6,9 +6,21 @@ The instruments time the points themselves (docs/bench.md, "Acquisition"):
   the next level, waits its source delay (the lock-in's settling), and pulses
   Trigger Link line :data:`TRIGGER_LINE`;
 - the **read source** (Keithley 2400), armed to wait for that line, takes one
-  reading into its data store at each pulse;
-- the **lock-in** (SR830), with its TRIG IN on the same cable, stores X and Y
-  at each pulse.
+  reading into its data store at each pulse, and when the reading is done
+  pulses line :data:`DONE_LINE`;
+- the **lock-in** (SR830), with its TRIG IN on line :data:`TRIGGER_LINE`,
+  stores X and Y at each pulse (within :data:`LOCKIN_SAMPLE_LATENCY_S`);
+- the input source waits for the read source's pulse before its next level
+  (a handshake; its first point bypasses that wait, ``:TRIGger:DIRection
+  SOURce``). Without it the input would step while the read source still
+  integrates, and the lock-in might sample after the step: each instrument
+  runs on its own (2400 manual, Appendix A, "Source-delay-measure cycle").
+  Its trigger delay keeps every point at least :data:`LOCKIN_SAMPLE_LATENCY_S`
+  after the lock-in's trigger and within the lock-in's 512 Hz trigger rate.
+
+Auto-zero is off during lists (one reference and zero conversion, ``:SYST:AZER
+ONCE``, at each list instead of two per reading: Appendix A, Cases I and III);
+stepped operation turns it on again.
 
 After the list the readings come back in one transfer per instrument. Where
 an instrument cannot do its part (a 2450, whose list needs its trigger-model
@@ -34,14 +46,22 @@ import numpy as np
 from ..errors import InstrumentError
 from .adapters.source_meter import STATUS_COMPLIANCE_BIT
 
-#: The Trigger Link line the bench's trigger cable uses (input source out, read source and lock-in in).
+#: The Trigger Link line of each step (input source out; read source and the lock-in's TRIG IN in).
 TRIGGER_LINE = 1
+#: The line of each finished reading (read source out, input source in): the handshake.
+DONE_LINE = 2
+#: The SR830 records a triggered sample "within 2 ms of a rising edge" and ignores triggers faster
+#: than 512 Hz (SR830 manual, chapter 5, "Data storage"): the next step waits at least this long.
+LOCKIN_SAMPLE_LATENCY_S = 2e-3
 #: Models that can run each part.
 LIST_SOURCES = ("Keithley2400",)
 TRIGGERED_READERS = ("Keithley2400",)
 BUFFERED_LOCKINS = ("SR830",)
 #: The input source's own reading during a list is not used: its shortest integration (NPLC).
 INPUT_SOURCE_NPLC = 0.01
+#: What a 2400 reading takes beyond its integration with auto-zero off, at least: one A/D conversion's
+#: 185 us and the firmware's 640 us when sourcing current (2400 manual, Appendix A, Case III).
+READ_ACTION_OVERHEAD_S = 185e-6 + 640e-6
 #: Elements of a 2400 reading in its data store (voltage, current, resistance, time, status).
 READING_ELEMENTS = 5
 #: How often the bench looks whether a list is done, after its predicted duration (s).
@@ -96,12 +116,18 @@ def acquisition_mode(models: dict[str, str], setting: str, lockin: bool = True) 
                                              f"triggered on Trigger Link line {TRIGGER_LINE}")
 
 
+def step_gap_s(integration_s: float) -> float:
+    """The input source's trigger delay after each finished reading (s), so that its next step comes at
+    least :data:`LOCKIN_SAMPLE_LATENCY_S` after the lock-in's trigger (which came before the reading)."""
+    return max(0.0, LOCKIN_SAMPLE_LATENCY_S - (integration_s + READ_ACTION_OVERHEAD_S))
+
+
 def list_path(levels: Sequence[float], largest_step_a: float) -> tuple[np.ndarray, np.ndarray]:
     """The levels the list visits and the indices of the wanted ones.
 
-    Between wanted levels, and from the last back towards the first, steps are
-    at most ``largest_step_a``; the last step (the instrument's return to the
-    first level) too. A single level is visited twice (a list has two points at least).
+    Between wanted levels, and from the last back to the first, steps are at
+    most ``largest_step_a``; the list ends at the first level, the level the
+    instrument returns to after it.
     """
     wanted = [float(v) for v in levels]
     path: list[float] = [wanted[0]]
@@ -110,9 +136,11 @@ def list_path(levels: Sequence[float], largest_step_a: float) -> tuple[np.ndarra
         path.extend(_between(path[-1], level, largest_step_a))
         path.append(level)
         index.append(len(path) - 1)
-    path.extend(_between(path[-1], wanted[0], largest_step_a))  # the tail: the return is one step at most
-    if len(path) == 1:  # a buffer holds two readings at least (pymeasure's config_buffer): measure it twice
-        path.append(path[0])
+    path.extend(_between(path[-1], wanted[0], largest_step_a))  # the tail: at most one step from the first
+    # The last point is the first level again, measured and dropped: the instrument's return to that
+    # (bias) level after the list is then no step at all, so it cannot land in the read source's last
+    # reading, which is still integrating when the input source finishes (no handshake after the last).
+    path.append(path[0])
     return np.array(path), np.array(index)
 
 
@@ -125,7 +153,6 @@ def configure(input_driver: Any, read_driver: Any, lockin_driver: Any | None) ->
     """Set up the trigger model for lists (once; :func:`unconfigure` undoes it): the read source waits
     for Trigger Link pulses into its buffer, the input source pulses after each source delay, the
     lock-in stores X and Y at each pulse."""
-    read_driver.disable_output_triggers()
     read_driver.arm_source = "immediate"
     read_driver.arm_count = 1
     read_driver.trigger_source = "trigger_link"
@@ -134,11 +161,18 @@ def configure(input_driver: Any, read_driver: Any, lockin_driver: Any | None) ->
     read_driver.trigger_delay = 0
     read_driver.source_delay_auto_enabled = False
     read_driver.source_delay = 0  # its source action changes nothing: the reading follows the pulse at once
+    read_driver.trigger_output_line = DONE_LINE
+    read_driver.trigger_output_event = "sense"
+    read_driver.auto_zero_enabled = False
     input_driver.current_nplc = INPUT_SOURCE_NPLC
+    input_driver.auto_zero_enabled = False
     input_driver.source_delay_auto_enabled = False
     input_driver.arm_source = "immediate"
     input_driver.arm_count = 1
-    input_driver.trigger_source = "immediate"
+    input_driver.trigger_source = "trigger_link"
+    input_driver.trigger_input_line = DONE_LINE
+    input_driver.trigger_input_event = "source"
+    input_driver.trigger_direction = "source"  # the first point does not wait for a reading before it
     input_driver.trigger_output_line = TRIGGER_LINE
     input_driver.trigger_output_event = "delay"
     if lockin_driver is not None:
@@ -152,11 +186,17 @@ def unconfigure(input_driver: Any, read_driver: Any, lockin_driver: Any | None) 
         lambda: input_driver.reset_trigger(),
         lambda: setattr(input_driver, "source_current_mode", "fixed"),
         lambda: input_driver.disable_output_triggers(),
+        lambda: setattr(input_driver, "trigger_direction", "acceptor"),
+        lambda: setattr(input_driver, "trigger_delay", 0),
+        lambda: input_driver.trigger_immediately(),
         lambda: setattr(input_driver, "trigger_count", 1),
+        lambda: setattr(input_driver, "auto_zero_enabled", True),
         lambda: read_driver.reset_trigger(),
+        lambda: read_driver.disable_output_triggers(),
         lambda: read_driver.trigger_immediately(),
         lambda: setattr(read_driver, "trigger_count", 1),
         lambda: read_driver.disable_buffer(),
+        lambda: setattr(read_driver, "auto_zero_enabled", True),
         lambda: lockin_driver.stop_storage() if lockin_driver is not None else None,
     ):
         try:
@@ -170,32 +210,49 @@ def unconfigure(input_driver: Any, read_driver: Any, lockin_driver: Any | None) 
 
 
 def run_list(input_driver: Any, read_driver: Any, lockin_driver: Any | None, clock: Any, path: np.ndarray,
-             wanted: np.ndarray, delay_s: float, predicted_s: float) -> ListReading:
+             wanted: np.ndarray, delay_s: float, predicted_s: float, gap_s: float = 0.0,
+             sent: dict[str, Any] | None = None) -> ListReading:
     """Run one list on instruments :func:`configure` has set up: arm, run, read both buffers back.
 
-    On a fault the points already stored are read and raised with
-    :class:`ListInterrupted` (the caller then unconfigures, whatever happened).
+    ``delay_s``: the input source's delay after each step (the lock-in's
+    settling); ``gap_s``: its trigger delay after each finished reading, before
+    the next step. ``sent``: the settings already sent since :func:`configure`
+    (kept by the caller; a setting is sent only when it changes). On a fault
+    the points already stored are read and raised with :class:`ListInterrupted`
+    (the caller then unconfigures, whatever happened).
     """
     n = len(path)
+    sent = {} if sent is None else sent
+
+    def setting(driver: Any, name: str, value: Any) -> None:
+        key = f"{id(driver)}.{name}"
+        if sent.get(key) != value:
+            setattr(driver, name, value)
+            sent[key] = value
+
     try:
         read_driver.reset_buffer()
-        read_driver.buffer_points = n
-        read_driver.trigger_count = n
+        setting(read_driver, "buffer_points", n)
+        setting(read_driver, "trigger_count", n)
+        read_driver.auto_zero_once()  # one reference and zero conversion for the whole list
         read_driver.start_buffer()  # :INIT: armed, waiting for the first pulse
         if lockin_driver is not None:
             lockin_driver.reset_buffer()
             lockin_driver.start_storage()
         input_driver.set_current_list(path)
-        input_driver.trigger_count = n
-        input_driver.source_delay = delay_s
-        input_driver.source_current_mode = "list"
+        setting(input_driver, "trigger_count", n)
+        setting(input_driver, "source_delay", delay_s)
+        setting(input_driver, "trigger_delay", gap_s)
+        # LIST stays on between lists: between them the programmed (bias) level is sourced, and the
+        # Bench's ramps move it (2400 manual, section 10, Figures 10-1/10-2); unconfigure sets FIXed
+        setting(input_driver, "source_current_mode", "list")
+        input_driver.clear_trigger()  # no stale "done" pulse may release the second point (2400 manual)
         started_s = clock.now_s()
         input_driver.start_buffer()  # :INIT: the list runs
         # Real instruments run the list after :INIT returns: wait its predicted length (less what the
         # exchange itself took: an emulator runs the whole list inside it).
         clock.sleep(max(0.0, predicted_s - (clock.now_s() - started_s)))
         _wait_until_stored(read_driver, clock, n, predicted_s)
-        input_driver.source_current_mode = "fixed"  # the level is the bias again; ramps move it from here
         return _collect(read_driver, lockin_driver, wanted, n)
     except BaseException as exc:
         partial = _partial(read_driver, lockin_driver, wanted)

@@ -38,6 +38,13 @@ def integration_time_s(nplc: float, line_frequency_hz: float) -> float:
     return nplc / line_frequency_hz
 
 
+#: 2400 manual, Appendix A, "Source-delay-measure cycle timing", Case I (auto-zero on, one
+#: function, sourcing current): each A/D conversion takes NPLC / f plus this (s) ...
+A_D_CONVERSION_OVERHEAD_S = 185e-6
+#: ... and the firmware this, per measure action (s).
+FIRMWARE_OVERHEAD_AUTO_ZERO_S = 2.15e-3
+
+
 @dataclass(frozen=True)
 class MeasurementTiming:
     """The timing of a neuron measurement with the bench's default settings.
@@ -64,12 +71,13 @@ class MeasurementTiming:
     #: switch's open-all and close (6 ms each, the 707B's operate time) and its error check (1),
     #: the read current's level read and step written, down and up (4), s.
     relay_check_s: float = 0.024
-    #: Time of the readings of one point beyond integration and settling: the 2400's reading
-    #: (function set-up 2 transactions, :READ? 1, its source delay after *RST 1 ms, A/D
-    #: overhead 1 ms, trigger latency and transfer 0.2 ms) and the lock-in's SNAP? and LIAS? (2), s.
-    reading_overhead_s: float = 0.0072
+    #: Time of the readings of one point beyond its measure action and settling: the 2400's
+    #: reading (function set-up 2 transactions, :READ? 1, its source delay after *RST 1 ms,
+    #: trigger latency 0.1 ms, source configuration 0.05 ms, transfer 0.1 ms) and the lock-in's
+    #: SNAP? and LIAS? (2), s. The measure action itself: :meth:`measure_action_s`.
+    reading_overhead_s: float = 0.00625
     #: The part of it a DC-only point takes (the 2400's reading alone), s.
-    dc_reading_overhead_s: float = 0.0052
+    dc_reading_overhead_s: float = 0.00425
     source_ramp_a_per_s: float | None = None
     read_current_a: float = 0.0
     #: Ramp rate of the input line (A/s); None: as ``source_ramp_a_per_s``.
@@ -80,18 +88,25 @@ class MeasurementTiming:
     bus_write_s: float = 0.001
 
     @property
+    def measure_action_s(self) -> float:
+        """One 2400 measure action with auto-zero on, sourcing current (s): three A/D conversions of
+        NPLC / f + 185 us and 2.15 ms of firmware overhead (2400 manual, Appendix A, Case I)."""
+        return 3 * (integration_time_s(self.nplc, self.line_frequency_hz) + A_D_CONVERSION_OVERHEAD_S) \
+            + FIRMWARE_OVERHEAD_AUTO_ZERO_S
+
+    @property
     def point_time_s(self) -> float:
         """Lab time of one input point (s)."""
         return (
             lockin_settle_time_s(self.lockin_time_constant_s, self.lockin_slope_db_per_oct)
-            + integration_time_s(self.nplc, self.line_frequency_hz)
+            + self.measure_action_s
             + self.reading_overhead_s
         )
 
     @property
     def dc_point_time_s(self) -> float:
         """Lab time of one input point read by the source-meter only (no lock-in) (s)."""
-        return integration_time_s(self.nplc, self.line_frequency_hz) + self.dc_reading_overhead_s
+        return self.measure_action_s + self.dc_reading_overhead_s
 
     def measurement_time_s(self, n_devices: int, n_points_total: int, ramp_time_s: float = 0.0,
                            lockin: bool = True) -> float:

@@ -75,7 +75,9 @@ def test_instrument_time_follows_the_timing_model(bench):
                                lockin_slope_db_per_oct=12, relay_settle_s=0.02, reading_overhead_s=0.001)
     array = ModelNeuronArray(ModelNeuronArray.from_bench(bench).chip, timing=timing, noise=False)
     m = array.measure(["r0c0", "r0c1", "r2c2"], np.zeros((3, 7)))
-    point = 7 * 0.01 + 2.0 / 60.0 + 0.001  # 12 dB/oct settles in 7 time constants
+    # 12 dB/oct settles in 7 time constants; the 2400's measure action with auto-zero on (Appendix A,
+    # Case I): three conversions of NPLC / f + 185 us, and 2.15 ms of firmware overhead
+    point = 7 * 0.01 + 3 * (2.0 / 60.0 + 185e-6) + 2.15e-3 + 0.001
     assert m.instrument_time_s == pytest.approx(3 * (0.02 + timing.relay_check_s) + 21 * point)
 
 

@@ -16,7 +16,10 @@ Added here, in pymeasure's style:
 - :attr:`Keithley2400.buffer_points_stored`: readings in the data store now
   (``:TRACe:POINts:ACTual?``, section 18, "TRACe subsystem");
 - :attr:`Keithley2400.trigger_input_event`: which action waits for an input
-  trigger (``:TRIGger:INPut``, section 11, "Trigger model").
+  trigger (``:TRIGger:INPut``, section 11, "Trigger model");
+- :attr:`Keithley2400.trigger_direction`: whether the trigger layer's event
+  detector is bypassed on the first pass (``:TRIGger:DIRection``, section 11,
+  "Event detector bypass").
 """
 
 from __future__ import annotations
@@ -67,6 +70,16 @@ class Keithley2400(_PymeasureKeithley2400):
         (str, strictly 'source', 'delay', 'sense' or 'none').""",
         validator=strict_discrete_set,
         values={"source": "SOUR", "delay": "DEL", "sense": "SENS", "none": "NONE"},
+        map_values=True,
+    )
+
+    trigger_direction = Instrument.control(
+        ":TRIGger:DIRection?",
+        ":TRIGger:DIRection %s",
+        """Control the trigger layer's event detector bypass (str, strictly 'acceptor' or 'source'):
+        'source' lets the first pass after :INIT go around the detector, 'acceptor' waits every time.""",
+        validator=strict_discrete_set,
+        values={"acceptor": "ACC", "source": "SOUR"},
         map_values=True,
     )
 

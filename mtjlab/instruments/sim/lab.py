@@ -44,6 +44,7 @@ from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, S
 from .macrospin import select_branch
 from .mtj import MTJChip
 from .safety_monitor import SafetyMonitor
+from .trigger_cable import TriggerCable
 
 #: Resistance of a chip's field line (ohm): a ~1 mm long, 1 um x 0.2 um Al line.
 FIELD_LINE_RESISTANCE_OHM = 50.0
@@ -85,7 +86,8 @@ class VirtualLab:
         self._lockin_base = (0.0, 0.0)  # output the filter had fully settled to before the timeline
         #: Checks the bench's limits at every change, independently of the Bench (safety_monitor.py).
         self.monitor = SafetyMonitor(self)
-        self._trigger_listeners: list[Callable[[int], None]] = []
+        #: The trigger cable between the instruments (trigger_cable.py).
+        self.cable = TriggerCable(self.clock)
 
     # ------------------------------------------------------------------ setters
     # Emulators change the lab only through these, so that every change enters
@@ -152,18 +154,13 @@ class VirtualLab:
         self._mark()
 
     # ------------------------------------------------------------- trigger link
-    # The bench's trigger cable: the source-meters' Trigger Link (lines 1-6) and the
-    # lock-in's rear TRIG IN share it. An emulator that outputs a trigger pulses a
-    # line; every emulator listening hears it at that instant of the lab clock, in
-    # the order they connected, and does what its own trigger model says.
     def connect_trigger_input(self, listener: Callable[[int], None]) -> None:
-        """``listener(line)`` is called at every pulse on the trigger cable (any line)."""
-        self._trigger_listeners.append(listener)
+        """``listener(line)`` is called at every pulse on the trigger cable (:mod:`.trigger_cable`)."""
+        self.cable.connect(listener)
 
     def pulse_trigger_line(self, line: int) -> None:
         """An output trigger on ``line`` (1-6) now: every listener reacts before this returns."""
-        for listener in list(self._trigger_listeners):
-            listener(int(line))
+        self.cable.pulse(line)
 
     # ------------------------------------------------------------------ routing
     @property

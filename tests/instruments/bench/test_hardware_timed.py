@@ -48,6 +48,7 @@ def measure(config, device="r0c1"):
         result = array.measure([device], INPUTS_A[None, :])
         elapsed = bench.clock.now_s()
     assert bench.lab.everything_safe() and not bench.lab.monitor.violations
+    assert bench.lab.cable.disturbed == 0  # no step landed in a reading or before a lock-in sample
     return result, elapsed
 
 

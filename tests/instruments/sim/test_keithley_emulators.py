@@ -6,11 +6,7 @@ import pytest
 from pymeasure.instruments.keithley import Keithley2400, Keithley2450
 
 from mtjlab.config import load_default_bench
-from mtjlab.instruments.sim.emulators.keithley import (
-    READING_OVERHEAD_S,
-    Keithley2400Emulator,
-    Keithley2450Emulator,
-)
+from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator, Keithley2450Emulator
 from mtjlab.instruments.sim.emulators.keithley_timing import TRIGGER_LATENCY_S, transfer_time_s
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S, EmulatorAdapter
@@ -155,9 +151,12 @@ def test_a_reading_takes_its_integration_time(lab, model, nplc):
     assert lab.nplc == nplc
     before = lab.clock.now_s()
     reply = smu.ask(":READ?")
-    expected = nplc / lab.wiring.line_frequency_hz + READING_OVERHEAD_S + 2 * BUS_TRANSACTION_S
-    if isinstance(smu, Keithley2400):  # one source-delay-measure cycle (2400 manual, Figure 6-1)
-        expected += TRIGGER_LATENCY_S + emulator.source_delay() + transfer_time_s(reply.strip())
+    # 2400 manual, Appendix A, Case I (auto-zero on, the *RST state; source I): three A/D conversions
+    # of NPLC / line frequency + 185 us each, and 2.15 ms of firmware overhead
+    measure_s = 3 * (nplc / lab.wiring.line_frequency_hz + 185e-6) + 2.15e-3
+    expected = measure_s + 2 * BUS_TRANSACTION_S
+    if isinstance(smu, Keithley2400):  # one source-delay-measure cycle: latency, 50 us configuration, delay
+        expected += TRIGGER_LATENCY_S + 50e-6 + emulator.source_delay() + transfer_time_s(reply.strip())
         assert emulator.source_delay() == 0.002  # auto delay on the 10 uA range (Table 3-4)
     assert lab.clock.now_s() - before == pytest.approx(expected)
 

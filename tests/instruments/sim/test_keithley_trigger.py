@@ -8,8 +8,7 @@ import pytest
 
 from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator
-from mtjlab.instruments.sim.emulators.keithley_timing import (MAX_LIST_POINTS, READING_OVERHEAD_S, TRIGGER_LATENCY_S,
-                                                              transfer_time_s)
+from mtjlab.instruments.sim.emulators.keithley_timing import MAX_LIST_POINTS, TRIGGER_LATENCY_S, transfer_time_s
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S
 
@@ -80,8 +79,11 @@ def test_a_list_run_takes_the_manuals_time_per_point(lab):
     smu = input_list_source(lab)
     before = lab.clock.now_s()
     smu.write(":INIT")
-    per_point = (TRIGGER_LATENCY_S + TRIGGER_DELAY_S + SOURCE_DELAY_S
-                 + smu.nplc / lab.wiring.line_frequency_hz + READING_OVERHEAD_S)
+    # 2400 manual: trigger latency (Figure 6-1), trigger delay, source configuration (50 us, Appendix A),
+    # source delay, and the measure action of Appendix A, Case I (auto-zero on: three conversions of
+    # NPLC / f + 185 us, firmware 2.15 ms sourcing current)
+    per_point = (TRIGGER_LATENCY_S + TRIGGER_DELAY_S + 50e-6 + SOURCE_DELAY_S
+                 + 3 * (smu.nplc / lab.wiring.line_frequency_hz + 185e-6) + 2.15e-3)
     assert lab.clock.now_s() - before == pytest.approx(BUS_TRANSACTION_S + len(LIST_A) * per_point)
     before = lab.clock.now_s()
     reply = ask(smu, ":TRAC:DATA?")
@@ -110,7 +112,8 @@ def test_read_source_measures_once_per_input_trigger(lab):
     reader.write(f":TRAC:CLE;:TRAC:POIN {len(LIST_A)};:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT")
     before = lab.clock.now_s()
     reader.write(":INIT")
-    assert lab.clock.now_s() - before == pytest.approx(BUS_TRANSACTION_S)  # armed, waiting at the measure detector
+    # armed: its source action (50 us of configuration, Appendix A) done, waiting at the measure detector
+    assert lab.clock.now_s() - before == pytest.approx(BUS_TRANSACTION_S + 50e-6)
     assert ask(reader, ":TRAC:POIN:ACT?") == "0"
     source = input_list_source(lab)
     source.write(":INIT")

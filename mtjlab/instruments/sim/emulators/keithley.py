@@ -22,8 +22,8 @@ settings (range, NPLC) as they are; the source-memory and staircase sweeps (:SOU
 SWEep), math, limits and filters change nothing (the filter settings are read back); while the
 2400 waits for Trigger Link pulses, commands run at once (the real instrument queues most of them
 until it is idle again, 2400 manual section 11, "Idle and initiate"); an instrument triggered over
-the cable does its action on the one lab clock inside the pulse, so two instruments never overlap
-in lab time; the 2450's trigger model and source list (trigger blocks, :SOURce:SWEep) are not
+the cable does its action inside the pulse, and the pulsing instrument's own next actions take
+that time back as overlap (:mod:`.trigger_link`); the 2450's trigger model and source list (trigger blocks, :SOURce:SWEep) are not
 emulated, its :READ? makes one measurement.
 """
 
@@ -35,7 +35,7 @@ from ..scpi import ScpiError, boolean
 from .keithley_handlers import _word
 from .keithley_base import (ROLES, KeithleySourceMeterEmulator, MAX_VOLTAGE_V, RawReading, _fmt)
 from .keithley_status import (ELEMENTS, NOT_MEASURED, OVERFLOW, Reading, parse_elements, status_word)
-from .keithley_timing import READING_OVERHEAD_S, RESET_SOURCE_DELAY_S
+from .keithley_timing import AD_CONVERSION_OVERHEAD_S, RESET_SOURCE_DELAY_S
 from .keithley_trigger import TriggerModel2400
 
 #: The 2450's largest source delay, s: pymeasure's test_keithley2450_with_device.py,
@@ -132,8 +132,9 @@ class Keithley2400Emulator(TriggerModel2400, KeithleySourceMeterEmulator):
     def _auto_zero(self, argument, query):
         if query:
             return self.settings.get("AZER", "1")
-        if (argument or "").strip().upper() == "ONCE":  # one reference and zero conversion now
-            self.clock.sleep(READING_OVERHEAD_S)
+        if (argument or "").strip().upper() == "ONCE":  # one reference and one zero conversion now, then off
+            self.clock.sleep(2 * (self.nplc / self.lab.wiring.line_frequency_hz + AD_CONVERSION_OVERHEAD_S))
+            self.settings["AZER"] = "0"
             return None
         self.settings["AZER"] = "1" if boolean(argument) else "0"
 
@@ -161,7 +162,15 @@ class Keithley2400Emulator(TriggerModel2400, KeithleySourceMeterEmulator):
             front=self.settings.get("TERM", "FRON").upper().startswith("FRON"), compliance=raw.compliance,
             auto_ohms=self.settings.get("RMOD", "AUTO") == "AUTO", functions=self.sense_functions,
             source=self.function, range_compliance=raw.range_compliance, remote_sense=self.settings.get("RSEN") == "1")
-        return Reading(voltage_v, current_a, resistance, self.clock.now_s() - self.time_zero_s, status)
+        reading = Reading(voltage_v, current_a, resistance, self.clock.now_s() - self.time_zero_s, status)
+        if self.role == "read_source" and not raw.overflow and voltage_v != NOT_MEASURED:
+            self.integrated(*self.last_window_s, lambda after: self._disturb(reading, after))
+        return reading
+
+    def _disturb(self, reading: Reading, fraction_after: float) -> None:
+        """A source stepped during ``reading``'s integration: the A/D converter averaged both levels."""
+        after = self._read_lab()
+        reading.voltage_v = (1.0 - fraction_after) * reading.voltage_v + fraction_after * after.voltage_v
 
     def _measure(self, function: str) -> str | None:
         """:MEASure:<function>? = :ABORt, :CONFigure:<function> (function on, one immediate pass,
@@ -254,5 +263,5 @@ class Keithley2450Emulator(KeithleySourceMeterEmulator):
 
 
 # the names tests and callers read from this module
-__all__ = ["Keithley2400Emulator", "Keithley2450Emulator", "KeithleySourceMeterEmulator", "READING_OVERHEAD_S",
+__all__ = ["Keithley2400Emulator", "Keithley2450Emulator", "KeithleySourceMeterEmulator",
            "ROLES", "ScpiError"]

@@ -17,7 +17,7 @@ from typing import Any
 from ..scpi import ScpiEmulator, ScpiError, number
 from . import keithley_load
 from .keithley_handlers import KeithleyHandlers
-from .keithley_timing import READING_OVERHEAD_S, auto_delay_s
+from .keithley_timing import auto_delay_s, measure_action_s
 
 ROLES = ("read_source", "input_source")  # the roles a source-meter plays on the bench
 #: The instruments' source limits (2400 and 2450 specifications), A and V.
@@ -207,8 +207,10 @@ class KeithleySourceMeterEmulator(KeithleyHandlers, ScpiEmulator):
             raise OUTPUT_DISABLED
 
     def integration_s(self) -> float:
-        """Lab time of one conversion (s): NPLC power-line cycles plus the A/D overhead."""
-        return self.nplc / self.lab.wiring.line_frequency_hz + READING_OVERHEAD_S
+        """Lab time of one measure action (s): its A/D conversions (three with auto-zero on) and the
+        firmware's overhead (2400 manual, Appendix A; :func:`.keithley_timing.measure_action_s`)."""
+        auto_zero = self.settings.get("AZER", "1") == "1"
+        return measure_action_s(self.nplc, self.lab.wiring.line_frequency_hz, self.function, auto_zero)
 
     def measure_action(self) -> RawReading:
         """One measure action: charges the integration on the lab clock and reads the lab.
@@ -223,13 +225,22 @@ class KeithleySourceMeterEmulator(KeithleyHandlers, ScpiEmulator):
             self._push()
         if self.function == "VOLT":
             self._push()  # the load may have changed since the level was set: draw its present current
-        self.clock.sleep(self.integration_s())
+        started_s = self.own_now_s()
+        self.sleep_own(self.integration_s())
+        self.last_window_s = (started_s, self.own_now_s())
         raw = self._read_lab()
         if pulsed:
             self.output_on = False
             self._push()
         self.in_compliance, self.range_compliance = raw.compliance, raw.range_compliance
         return raw
+
+    # Alone on the lab clock (the 2400's Trigger Link timeline overrides these: trigger_link.py).
+    def own_now_s(self) -> float:
+        return self.clock.now_s()
+
+    def sleep_own(self, duration_s: float) -> None:
+        self.clock.sleep(duration_s)
 
     def _read_lab(self) -> RawReading:
         limit, by_range = self._effective_compliance()

@@ -8,13 +8,22 @@ Sources: "2400 manual" is the Keithley Series 2400 SourceMeter User's Manual (24
 
 from __future__ import annotations
 
-#: Time a reading takes beyond its integration (A/D conversion overhead, including the
-#: auto-zero reference and zero conversions while :SYST:AZER is ON), s. The manuals give no
-#: single figure for it; this is the project's estimate, charged once per measure action.
-READING_OVERHEAD_S = 0.001
-#: Trigger latency: from a trigger event to the start of the device action (2400 manual,
-#: section 6 "Source-delay-measure cycle", Figure 6-1: "Trigger Latency (100 us)").
+#: Source-delay-measure cycle timing (2400 manual, Appendix A, "Source-delay-measure cycle
+#: timing", Cases I and III, one measure function): each A/D conversion takes NPLC / line
+#: frequency plus AD_CONVERSION_OVERHEAD_S; with auto-zero on, a measure action makes three
+#: conversions (signal, reference, zero), with it off one; the firmware adds its overhead per
+#: action, by source function and auto-zero.
+AD_CONVERSION_OVERHEAD_S = 185e-6
+CONVERSIONS_PER_READING = {True: 3, False: 1}
+FIRMWARE_OVERHEAD_S = {("CURR", True): 2.15e-3, ("VOLT", True): 1.8e-3,
+                       ("CURR", False): 640e-6, ("VOLT", False): 300e-6}
+#: Source configuration, per source action (Appendix A, Cases I-IV: 50 us max).
+SOURCE_CONFIGURATION_S = 50e-6
+#: Trigger latency: from a trigger event to the start of the device action, for an immediate
+#: trigger (2400 manual, section 6, Figure 6-1: "Trigger Latency (100 us)") and for a Trigger
+#: Link input (Appendix A, Cases I-IV, "externally via the Trigger Link": 225 us max).
 TRIGGER_LATENCY_S = 100e-6
+TRIGGER_LINK_LATENCY_S = 225e-6
 #: Source auto delay by current range (A -> s), current source and voltage source
 #: (2400 manual, section 3 "Source delay", Table 3-4: 1, 2 or 3 ms by range and function;
 #: the same values are in the 2450 manual, section 2 "Source delay", table of auto delays).
@@ -47,6 +56,12 @@ BUFFER_STORE_S = 0.0
 #: 488.1's three-wire handshake tops out at 1 Mbyte/s; the 2400 is a 488.1 instrument and its
 #: manual states no faster rate, so the charge below is a lower bound on the real transfer.
 GPIB_BYTES_PER_S = 1.0e6
+
+
+def measure_action_s(nplc: float, line_frequency_hz: float, source_function: str, auto_zero: bool) -> float:
+    """Lab time of one measure action (s), Appendix A: conversions x (NPLC / f + 185 us) + firmware."""
+    conversion_s = nplc / line_frequency_hz + AD_CONVERSION_OVERHEAD_S
+    return CONVERSIONS_PER_READING[auto_zero] * conversion_s + FIRMWARE_OVERHEAD_S[(source_function, auto_zero)]
 
 
 def transfer_time_s(reply: str) -> float:

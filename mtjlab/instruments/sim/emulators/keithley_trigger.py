@@ -14,18 +14,20 @@ store").
 4. SENSe detector, measure action (integration); the reading goes to the data store if fed;
    output trigger on SENSe;
 
-The trigger latency (:data:`~.keithley_timing.TRIGGER_LATENCY_S`) runs from each event that
-releases an action: once per pass with IMMediate sources, after each satisfied detector with
-TLINk. After :ARM:COUNt passes of the arm layer (TEXit trigger after each) the instrument is idle
+The trigger latency runs from each event that releases an action: once per pass with IMMediate
+sources (:data:`~.keithley_timing.TRIGGER_LATENCY_S`), after each satisfied detector with TLINk
+(:data:`~.keithley_timing.TRIGGER_LINK_LATENCY_S`); each source action adds the source
+configuration time, each measure action its conversions and firmware overhead (Appendix A). After :ARM:COUNt passes of the arm layer (TEXit trigger after each) the instrument is idle
 again. Output triggers pulse :TRIG:OLINe (:ARM:OLINe for the arm layer) on the lab's trigger cable
 (:meth:`VirtualLab.pulse_trigger_line`), at that instant of the lab clock.
 
 With IMMediate sources the whole model runs inside :INIT. With TLINk it runs until it waits at
 an event detector and :INIT returns; every later pulse on the input line (heard through
-:meth:`VirtualLab.connect_trigger_input`) lets it run on to the next wait. A pulse that arrives
-while the model is not waiting for one (idle, or busy with an action) is ignored: the 2400 does
-not latch input triggers (2400 manual, :TRIGger:CLEar clears one that is pending in the layer's
-detector; the emulation has none pending).
+:meth:`VirtualLab.connect_trigger_input`) lets it run on to the next wait. A pulse on the input
+line that arrives while the model is busy with an action is pending until the model reaches that
+detector (:TRIGger:CLEar clears it); in idle a pulse is not seen. With :TRIGger:DIRection SOURce
+the trigger layer's detector is bypassed on the first pass. Listeners of this instrument's output
+triggers work alongside it, not before it (:mod:`.trigger_link`).
 
 After the last point of a source list, the source goes back to the programmed (bias) level
 (:SOURce:CURRent:LEVel): 2400 manual, section 10, "the output will go from the bias level to the
@@ -39,8 +41,10 @@ from dataclasses import dataclass, field
 from ..scpi import ScpiError
 from .keithley_handlers import _fmt, _word
 from .keithley_status import Reading, format_reading
+from .trigger_link import TriggerLinkTimeline
 from .keithley_timing import (ARM_TIMER_RANGE_S, MAX_BUFFER_POINTS, MAX_DELAY_S, MAX_LIST_POINTS, MAX_TRIGGER_PRODUCT,
-                              TRIGGER_LATENCY_S, TRIGGER_LINK_LINES, BUFFER_STORE_S, transfer_time_s)
+                              TRIGGER_LATENCY_S, TRIGGER_LINK_LATENCY_S, TRIGGER_LINK_LINES, BUFFER_STORE_S,
+                              SOURCE_CONFIGURATION_S, transfer_time_s)
 
 DATA_STALE = ScpiError(-230, "Data corrupt or stale")
 TOO_MUCH_DATA = ScpiError(-223, "Too much data")
@@ -72,7 +76,7 @@ class TriggerSettings:
     feed_control: str = "NEV"
 
 
-class TriggerModel2400:
+class TriggerModel2400(TriggerLinkTimeline):
     """Mixin of :class:`.keithley.Keithley2400Emulator`: trigger model, source list, data store."""
 
     def _init_trigger_model(self) -> None:
@@ -86,6 +90,7 @@ class TriggerModel2400:
         self._busy = False
         self._bias: tuple[float, float] | None = None
         self.status_enable = {"SRE": 0, "MEAS": 0}
+        self._init_timeline()
 
     # ------------------------------------------------------------------ running
     def initiate(self) -> None:
@@ -94,6 +99,7 @@ class TriggerModel2400:
             raise ScpiError(-213, "Init ignored")  # already out of idle (2400 manual, Appendix B)
         self.check_output_for_reading()
         self.last_readings = []
+        self.joined()  # :INIT comes over the bus, now
         self._run = self._model()
         self._resume()
 
@@ -118,14 +124,26 @@ class TriggerModel2400:
     def _finish(self) -> None:
         self._run, self._waiting_for = None, None
         if self._bias is not None:  # the list is done: the programmed level is sourced again
+            stepped = (self.level_a, self.level_v) != self._bias
             self.level_a, self.level_v = self._bias
             self._bias = None
             self._push()
+            if stepped:
+                self.source_changed()
+        self.joined()
+        self.clear_pending()  # idle: nothing waits at a detector
 
     def on_trigger_line(self, line: int) -> None:
         """A pulse on the lab's trigger cable: it releases the detector waiting for that line."""
-        if self._busy or self._run is None or self._waiting_for != ("TLIN", int(line)):
-            return  # idle, busy, or not listening to this line: the pulse is lost
+        if self._run is None:
+            return  # idle: the model is not running, the pulse is not seen
+        if self._busy:
+            if int(line) in (self.trigger.trigger_input_line, self.trigger.arm_input_line):
+                self.latch(line)  # pending until the model reaches the detector
+            return
+        if self._waiting_for != ("TLIN", int(line)):
+            return  # waiting for another line: this pulse is not seen
+        self.joined()
         self._resume()
 
     def bus_trigger(self, argument, query):
@@ -134,9 +152,12 @@ class TriggerModel2400:
             self._resume()
 
     def _output_trigger(self, line: int) -> None:
-        pulse = getattr(self.lab, "pulse_trigger_line", None)
-        if pulse is not None:
-            pulse(line)
+        self.pulse_out(line)
+
+    def _detector(self, line: int):
+        """An event detector waiting for ``line``: passes at once on a pending pulse."""
+        if not self.take_pending(line):
+            yield ("TLIN", line)
 
     def _model(self):
         t = self.trigger
@@ -147,9 +168,10 @@ class TriggerModel2400:
                 return
             self._bias = (self.level_a, self.level_v)
         point, armed_s = 0, self.clock.now_s()
+        bypass = str(self.settings.get("triggerDIR", "ACC")).upper().startswith("SOUR")
         for arm_pass in range(t.arm_count):
             if t.arm_source == "TLIN":
-                yield ("TLIN", t.arm_input_line)
+                yield from self._detector(t.arm_input_line)
             elif t.arm_source == "TIM":  # the first pass at once, then one per timer interval
                 if arm_pass:
                     self.clock.sleep(armed_s + t.arm_timer_s - self.clock.now_s())
@@ -161,24 +183,29 @@ class TriggerModel2400:
             for _ in range(t.trigger_count):
                 tlin = t.trigger_source == "TLIN"
                 waits = t.trigger_inputs if tlin else set()
+                if bypass:  # :TRIG:DIR SOUR: the first pass goes through its detector unstopped
+                    waits, bypass = set(), False
                 if "SOUR" in waits:
-                    yield ("TLIN", t.trigger_input_line)
-                if "SOUR" in waits or not waits:  # the latency runs from the event that starts the action
-                    self.clock.sleep(TRIGGER_LATENCY_S)
-                self.clock.sleep(t.trigger_delay_s)
+                    yield from self._detector(t.trigger_input_line)
+                if "SOUR" in waits:  # the latency runs from the event that starts the action
+                    self.sleep_own(TRIGGER_LINK_LATENCY_S)
+                elif not waits:
+                    self.sleep_own(TRIGGER_LATENCY_S)
+                self.sleep_own(t.trigger_delay_s)
+                self.sleep_own(SOURCE_CONFIGURATION_S)
                 if listed:  # source action: the next list value (the list repeats if the counts exceed it)
                     self._source_list_value(values[point % len(values)])
                 if "SOUR" in t.trigger_outputs:
                     self._output_trigger(t.trigger_output_line)
                 if "DEL" in waits:
-                    yield ("TLIN", t.trigger_input_line)
-                    self.clock.sleep(TRIGGER_LATENCY_S)
-                self.clock.sleep(self.source_delay())
+                    yield from self._detector(t.trigger_input_line)
+                    self.sleep_own(TRIGGER_LINK_LATENCY_S)
+                self.sleep_own(self.source_delay())
                 if "DEL" in t.trigger_outputs:
                     self._output_trigger(t.trigger_output_line)
                 if "SENS" in waits:
-                    yield ("TLIN", t.trigger_input_line)
-                    self.clock.sleep(TRIGGER_LATENCY_S)
+                    yield from self._detector(t.trigger_input_line)
+                    self.sleep_own(TRIGGER_LINK_LATENCY_S)
                 reading = self.reading_now()
                 self.last_readings.append(reading)
                 self._store(reading)
@@ -192,17 +219,20 @@ class TriggerModel2400:
         """Source one list value without changing the programmed (bias) level."""
         kind = self.function
         rounded = self.quantise_level(kind, value)
+        before = (self.level_a, self.level_v)
         if kind == "CURR":
             self.level_a = rounded
         else:
             self.level_v = rounded
-        self._push()
+        if (self.level_a, self.level_v) != before:
+            self._push()
+            self.source_changed()
 
     def _store(self, reading: Reading) -> None:
         t = self.trigger
         if t.feed_control != "NEXT" or t.feed != "SENS":
             return
-        self.clock.sleep(BUFFER_STORE_S)
+        self.sleep_own(BUFFER_STORE_S)
         self.buffer.append(reading)
         if len(self.buffer) >= t.buffer_points:
             t.feed_control = "NEV"  # a full store stops storing (2400 manual, :TRACe:FEED:CONTrol)
@@ -238,7 +268,7 @@ class TriggerModel2400:
         c(["*TRG"], self.bus_trigger)
         c([":FETCh"], self.fetch)
         c([":READ"], self.read_query)
-        c([":TRIGger[:SEQuence[1]]:CLEar"], lambda a, q: None)
+        c([":TRIGger[:SEQuence[1]]:CLEar"], lambda a, q: self.clear_pending())
         c([":ARM[:SEQuence[1]][:LAYer[1]]:COUNt"], self._count("arm_count", "trigger_count"))
         c([":TRIGger[:SEQuence[1]]:COUNt"], self._count("trigger_count", "arm_count"))
         c([":TRIGger[:SEQuence[1]]:DELay"], self._seconds("trigger_delay_s", 0.0, MAX_DELAY_S))

@@ -45,6 +45,10 @@ SAMPLE_RATES_HZ = [0.0625 * 2**i for i in range(14)]
 TRIGGER_SAMPLING = 14
 #: Triggers faster than this are ignored (SR830 manual, "Data Storage", Sample Rate).
 MAX_TRIGGER_RATE_HZ = 512.0
+#: A triggered sample is recorded "within 2 ms of a rising edge trigger" (SR830 manual, "Data
+#: Storage"): the emulator samples at the edge, and a source step within this time after it is a
+#: disturbed sample (counted on the lab's trigger cable: a real SR830 could have sampled after it).
+TRIGGER_SAMPLE_LATENCY_S = 2e-3
 #: STRD starts the scan after this delay (SR830 manual, STRD command).
 STRD_DELAY_S = 0.5
 #: Bus transfer rate charged for buffer and capture transfers, bytes/s: the IEEE

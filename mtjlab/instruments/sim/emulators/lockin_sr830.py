@@ -29,7 +29,8 @@ from ..scpi import DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER
 from .lockin_base import LIAS_FILTER_OVERLOAD, LIAS_INPUT_OVERLOAD, LIAS_STORAGE_TRIGGERED, SRSLockInEmulator
 from .lockin_base import index_argument, integers
 from .lockin_buffer import (
-    STRD_DELAY_S, TRIGGER_IN_LINE, SR830DataBuffer, ascii_trace, ieee_trace, internal_trace, transfer_time_s,
+    STRD_DELAY_S, TRIGGER_IN_LINE, TRIGGER_SAMPLE_LATENCY_S, TRIGGER_SAMPLING, SR830DataBuffer, ascii_trace,
+    ieee_trace, internal_trace, transfer_time_s,
 )
 from .lockin_overload import filter_overloaded, input_overloaded
 
@@ -261,6 +262,10 @@ class SR830Emulator(SRSLockInEmulator):
     def _trigger(self) -> None:
         if self.buffer.trigger():
             self.lias |= 1 << LIAS_STORAGE_TRIGGERED
+            cable = getattr(self.lab, "cable", None)
+            if cable is not None and self.buffer.rate_index == TRIGGER_SAMPLING:  # sampled within 2 ms
+                now = self.clock.now_s()
+                cable.measuring(now, now + TRIGGER_SAMPLE_LATENCY_S, lambda fraction_after: None)
 
     def _trigger_in(self, line: int) -> None:
         """A pulse on the lab's trigger cable: the rear TRIG IN hears line 1 only."""
