@@ -20,7 +20,7 @@ import pandas as pd
 
 from .activation import ActivationMapProcedure
 from .calibration import CalibrationProcedure, fit_calibration, write_calibration
-from .derivative_check import DerivativeCheckProcedure, assess
+from .derivative_check import DerivativeCheckProcedure, assess, measured_error, numerical_derivative
 from .iv import IVProcedure, fit_tmr, parallel_resistance
 from .rh_loop import RHLoopProcedure, analyse_rh
 from .survey import ArraySurveyProcedure, plot_survey, survey_summary
@@ -52,12 +52,38 @@ def _derivative_summary(data: pd.DataFrame, procedure) -> list[str]:
                         data["Derivative (V/A)"].to_numpy(), float(procedure.modulation_amplitude_a))
     except ValueError as exc:
         return [_not_extracted("lock-in vs DC slope", exc)]
-    return [
+    lines = [
         f"lock-in vs DC slope: median {100 * result.median_relative_error:.2f} %, worst "
         f"{100 * result.worst_relative_error:.2f} %, correlation {result.correlation:.5f} "
         f"({result.compared_points} points)",
-        f"modulation aperture {100 * result.aperture_fraction:.1f} % of the slope's width: {result.verdict}",
     ]
+    plan = getattr(procedure, "lockin_plan", None)
+    if plan is None:
+        lines.append(f"modulation aperture {100 * result.aperture_fraction:.1f} % of the slope's width: "
+                     f"{result.verdict}")
+        return lines
+    lines.append(f"settings from the noise budget: {plan.frequency_hz:g} Hz, tau {plan.time_constant_s * 1e6:g} us "
+                 f"({plan.slope_db_per_oct} dB/oct), wait {plan.settle_s * 1e3:.3g} ms, modulation "
+                 f"{plan.modulation_peak_a * 1e3:.3g} mA peak")
+    lines.append(f"predicted error {100 * plan.predicted_error:.2f} % of the peak (aperture "
+                 f"{100 * plan.aperture_error:.2f}, noise {100 * plan.noise_error:.2f}, ripple "
+                 f"{100 * plan.ripple_error:.2f}, settling {100 * plan.settling_error:.2f} %; asked "
+                 f"{100 * plan.tolerance:g} %)")
+    truth = data["True derivative (V/A)"].to_numpy(float) if "True derivative (V/A)" in data else None
+    if truth is not None and np.isfinite(truth).any():
+        reference, against = truth, "the true dV/dI"
+    else:
+        reference, against = numerical_derivative(data["Input current (A)"].to_numpy(float),
+                                                  data["Output voltage (V)"].to_numpy(float)), "the DC slope"
+    try:
+        rms, worst = measured_error(data["Derivative (V/A)"].to_numpy(float), reference)
+    except ValueError as exc:
+        lines.append(_not_extracted("measured error", exc))
+        return lines
+    verdict = "within" if rms <= plan.tolerance else "beyond"
+    lines.append(f"measured error against {against}: rms {100 * rms:.2f} %, worst {100 * worst:.2f} % of the peak "
+                 f"({verdict} the asked {100 * plan.tolerance:g} %)")
+    return lines
 
 
 def _iv_summary(data: pd.DataFrame, procedure) -> list[str]:

@@ -67,7 +67,7 @@ class BenchNeuronArray:
 
     def __init__(self, bench: Any, *, read_current_a: float | None = None,
                  modulation_amplitude_a: float | None = None, bias_field_oe: float | None = None,
-                 short_below_ohm: float = SHORT_BELOW_OHM) -> None:
+                 short_below_ohm: float = SHORT_BELOW_OHM, probe_device: str | None = None) -> None:
         m = bench.config.measurement
         self.bench = bench
         self.read_current_a = float(read_current_a if read_current_a is not None else m.read_current_a)
@@ -83,6 +83,7 @@ class BenchNeuronArray:
         #: ``measurement.lockin_settings: auto`` unless the caller set the modulation (a sweep's own parameter).
         self.lockin_plan: Any = None
         self._plan_lockin = modulation_amplitude_a is None and m.lockin_settings == "auto"
+        self._probe_device = probe_device  # the device the plan's probe sweep measures first
         #: Set (from any thread) to end a measurement before its next point with StopRequested:
         #: a point on a real bench takes about a second, a layer's batch minutes.
         self.stop: threading.Event | None = None
@@ -115,6 +116,9 @@ class BenchNeuronArray:
             from .lockin_planning import apply_plan, plan_on_bench
 
             live = [d for d in self.device_ids if d not in self.dead_ids]
+            if self._probe_device in live:
+                live.remove(self._probe_device)
+                live.insert(0, self._probe_device)
             self.lockin_plan = plan_on_bench(self, live)
             apply_plan(self.bench, self.lockin_plan)
             self.modulation_amplitude_a = self.bench.settings.modulation_peak_a

@@ -7,7 +7,9 @@ import pytest
 from pymeasure.experiment import Results
 
 from mtjlab.config import load_default_bench
-from mtjlab.experiments.derivative_check import DerivativeCheckProcedure, assess, numerical_derivative
+from mtjlab.experiments.catalog import SWEEPS
+from mtjlab.experiments.derivative_check import (DerivativeCheckProcedure, assess, measured_error,
+                                                 numerical_derivative)
 from mtjlab.experiments.runner import run_procedure
 from mtjlab.instruments.bench import Bench
 
@@ -16,7 +18,7 @@ def _check(tmp_path, modulation_a: float):
     config = load_default_bench().model_copy(deep=True)
     config.limits.max_modulation_v_rms = 2.0  # room for a modulation ten times the default
     procedure = DerivativeCheckProcedure(device_id="r2c3", input_min_a=-0.012, input_max_a=0.012, points=49,
-                                         modulation_amplitude_a=modulation_a)
+                                         modulation_amplitude_a=modulation_a, lockin_from_budget=False)
     with Bench(config) as bench:
         run_procedure(procedure.use_bench(bench), tmp_path / f"check-{modulation_a:g}.csv")
     data = Results.load(str(tmp_path / f"check-{modulation_a:g}.csv")).data
@@ -49,3 +51,41 @@ def test_a_noisy_lockin_is_flagged_as_too_small_a_modulation():
 def test_too_few_points_are_refused():
     with pytest.raises(ValueError, match="at least 5"):
         assess(np.arange(3.0), np.arange(3.0), np.ones(3), 1e-4)
+
+
+def _budgeted(tmp_path, tolerance: float):
+    config = load_default_bench().model_copy(deep=True)
+    config.measurement.derivative_tolerance = tolerance
+    procedure = DerivativeCheckProcedure(device_id="r2c3", input_min_a=-0.012, input_max_a=0.012, points=41)
+    path = tmp_path / f"budget-{tolerance:g}.csv"
+    with Bench(config) as bench:
+        run_procedure(procedure.use_bench(bench), path)
+    return procedure, Results.load(str(path)).data
+
+
+def test_with_the_noise_budget_the_check_reports_the_plan_and_meets_the_asked_tolerance(tmp_path):
+    procedure, data = _budgeted(tmp_path, 0.01)
+    plan = procedure.lockin_plan
+    assert plan is not None and procedure.modulation_amplitude_a == pytest.approx(plan.modulation_peak_a, rel=0.01)
+    rms, worst = measured_error(data["Derivative (V/A)"].to_numpy(), data["True derivative (V/A)"].to_numpy())
+    assert rms <= 0.01 and plan.predicted_error <= 0.01
+    lines = SWEEPS["derivative"].summarise(data, procedure)
+    assert any(line.startswith("settings from the noise budget:") for line in lines)
+    assert any(line.startswith("predicted error") for line in lines)
+    assert any(line.startswith("measured error against the true dV/dI") and "within" in line for line in lines)
+
+
+def test_a_four_times_tighter_tolerance_halves_the_modulation(tmp_path):
+    """Eq. L1: the aperture error grows as A^2, so its share of a tolerance four times smaller needs half A."""
+    loose, _ = _budgeted(tmp_path, 0.01)
+    tight, _ = _budgeted(tmp_path, 0.0025)
+    ratio = loose.lockin_plan.modulation_peak_a / tight.lockin_plan.modulation_peak_a
+    assert ratio == pytest.approx(2.0, rel=0.1)
+
+
+def test_measured_error_is_relative_to_the_reference_peak_and_skips_missing_points():
+    reference = np.array([1.0, 2.0, 4.0, np.nan])
+    measured = np.array([1.0, 2.2, 3.6, 5.0])
+    rms, worst = measured_error(measured, reference)
+    assert worst == pytest.approx(0.1)
+    assert rms == pytest.approx(np.sqrt((0.0 + 0.05**2 + 0.1**2) / 3))
