@@ -25,6 +25,8 @@ other and the result has their broadcast shape.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,11 +126,17 @@ class BasinMoments:
     cov_cos_cos: np.ndarray
 
 
+@functools.lru_cache(maxsize=8)
 def _quadrature_rule(n: int):
     """Gauss–Legendre nodes and weights on [0, 1] (exponentially convergent for
-    the smooth Boltzmann integrands, whatever their values at the basin edges)."""
+    the smooth Boltzmann integrands, whatever their values at the basin edges).
+    Cached: the rule depends on n alone, and computing it (an eigenproblem) cost
+    more than the integrals it serves."""
     x, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (x + 1.0), 0.5 * w
+    nodes, weights = 0.5 * (x + 1.0), 0.5 * w
+    nodes.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes, weights
 
 
 def _basin_moments(theta_min, lower_rad, upper_rad, h_x, h_y, delta) -> BasinMoments:

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: How long an integration window is remembered after it ended (s): longer than any overlap credit.
 WINDOW_MEMORY_S = 1.0
+#: How many windows are kept before the old ones are dropped.
+PRUNE_AT = 256
 
 
 @dataclass
@@ -68,8 +70,9 @@ class TriggerCable:
 
     def measuring(self, start_s: float, end_s: float, disturb: Callable[[float], None]) -> None:
         """An instrument integrated (or integrates) over [start_s, end_s] (s, lab clock)."""
-        now = self.clock.now_s()
-        self._windows = [w for w in self._windows if w.end_s > now - WINDOW_MEMORY_S]
+        if len(self._windows) >= PRUNE_AT:  # forget the windows long over (rarely: cheap per reading)
+            now = self.clock.now_s()
+            self._windows = [w for w in self._windows if w.end_s > now - WINDOW_MEMORY_S]
         self._windows.append(IntegrationWindow(float(start_s), float(end_s), disturb))
 
     def stepped(self, at_s: float) -> None:
