@@ -45,7 +45,7 @@ def main() -> None:
     print(f"\nIris, network 4-{args.hidden}-3, {args.folds} folds x {args.epochs} epochs, bench {args.bench}, "
           f"seed {args.seed}\n")
     header = (f"{'method':<13} {'accuracy %':>12} {'baseline %':>11} {'grad cos':>9} {'measurements':>13} "
-              f"{'lab time h':>11} {'wall s':>8} {'meas. / analog':>15}")
+              f"{'lab time min':>13} {'wall s':>8} {'meas. / analog':>15} {'lab / analog':>13}")
     print(header)
     print("-" * len(header))
     analog = next(r for r in rows if r["method"] == "analog")
@@ -53,8 +53,8 @@ def main() -> None:
         cosine = f"{r['grad_cosine_median']:.4f}" if r["grad_cosine_median"] is not None else "-"
         print(f"{r['method']:<13} {100 * r['accuracy_mean']:>6.1f} ± {100 * r['accuracy_std']:<3.1f} "
               f"{100 * r['baseline_accuracy_mean']:>11.1f} {cosine:>9} {r['measurements']:>13,} "
-              f"{r['lab_time_s'] / 3600:>11.2f} {r['wall_time_s']:>8.1f} "
-              f"{r['measurements'] / analog['measurements']:>15.2f}")
+              f"{r['lab_time_s'] / 60:>13.1f} {r['wall_time_s']:>8.1f} "
+              f"{r['measurements'] / analog['measurements']:>15.2f} {r['lab_time_s'] / analog['lab_time_s']:>13.2f}")
 
 
 if __name__ == "__main__":
