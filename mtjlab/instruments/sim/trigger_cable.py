@@ -29,15 +29,14 @@ a program that disturbs readings here is wrong on the bench.)
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-#: How long an integration window is remembered after it ended (s): longer than any overlap credit.
-WINDOW_MEMORY_S = 1.0
-#: How many windows are kept before the old ones are dropped.
-PRUNE_AT = 256
+#: How many of the latest integration windows are kept (a step can only land in the last few).
+WINDOWS_KEPT = 64
 
 
 @dataclass
@@ -55,7 +54,9 @@ class TriggerCable:
     def __init__(self, clock: Any) -> None:
         self.clock = clock
         self._listeners: list[Callable[[int], None]] = []
-        self._windows: list[IntegrationWindow] = []
+        # the latest windows only: a step lands, at the earliest, an overlap credit (one listener's
+        # action) before now, and so inside one of the last few
+        self._windows: deque[IntegrationWindow] = deque(maxlen=WINDOWS_KEPT)
         #: Readings a source step landed inside (each one is a wrong value on a real bench).
         self.disturbed = 0
 
@@ -70,9 +71,6 @@ class TriggerCable:
 
     def measuring(self, start_s: float, end_s: float, disturb: Callable[[float], None]) -> None:
         """An instrument integrated (or integrates) over [start_s, end_s] (s, lab clock)."""
-        if len(self._windows) >= PRUNE_AT:  # forget the windows long over (rarely: cheap per reading)
-            now = self.clock.now_s()
-            self._windows = [w for w in self._windows if w.end_s > now - WINDOW_MEMORY_S]
         self._windows.append(IntegrationWindow(float(start_s), float(end_s), disturb))
 
     def stepped(self, at_s: float) -> None:
@@ -90,4 +88,4 @@ class TriggerCable:
                 self.disturbed += 1
 
 
-__all__ = ["IntegrationWindow", "TriggerCable", "WINDOW_MEMORY_S"]
+__all__ = ["IntegrationWindow", "TriggerCable", "WINDOWS_KEPT"]
