@@ -61,15 +61,16 @@ def _g_prime(theta, h_x, h_y):
     return np.cos(2.0 * theta) + h_x * np.cos(theta) + h_y * np.sin(theta)
 
 
-def _newton_stationary(seed, h_x, h_y, *, minimum: bool):
-    """Newton iteration on g from ``seed`` towards a minimum (or maximum) of e.
+def _newton_stationary(seed, h_x, h_y, *, minimum):
+    """Newton iteration on g from ``seed`` towards a minimum (or maximum) of e (``minimum``: a bool,
+    or an array of them broadcast with ``seed``).
 
     Where the curvature has the wrong sign for the wanted kind of point the
     step is a fixed move downhill (uphill), so the iteration cannot stall on a
     saddle; at an exact unstable equilibrium it is kicked towards +theta.
     """
     theta = np.array(seed, dtype=float, copy=True)
-    want = 1.0 if minimum else -1.0
+    want = np.where(minimum, 1.0, -1.0)  # per point where ``minimum`` is an array
     for _ in range(_NEWTON_ITERATIONS):
         s, c = np.sin(theta), np.cos(theta)
         g = s * c + h_x * s - h_y * c
@@ -288,16 +289,16 @@ def equilibrium(h_x, h_y, stability_factor, escape_log_ratio) -> Equilibrium:
 
 
 def _equilibrium_flat(h_x, h_y, delta, escape_log_ratio) -> Equilibrium:
-    theta_plus = _newton_stationary(np.arctan2(h_y, h_x + 1.0), h_x, h_y, minimum=True)
-    theta_minus = _newton_stationary(np.arctan2(h_y, h_x - 1.0), h_x, h_y, minimum=True)
+    # the two minima (seeded along +/-x) and the two maxima (seeded at +/-pi/2), solved together
+    hx4, hy4 = np.broadcast_to(h_x, (4, *np.shape(h_x))), np.broadcast_to(h_y, (4, *np.shape(h_y)))
+    seeds = np.stack([np.arctan2(h_y, h_x + 1.0), np.arctan2(h_y, h_x - 1.0),
+                      np.full_like(h_x, 0.5 * np.pi), np.full_like(h_x, -0.5 * np.pi)])
+    kinds = np.array([True, True, False, False]).reshape((4,) + (1,) * np.ndim(h_x))
+    theta_plus, theta_minus, *maxima = _newton_stationary(seeds, hx4, hy4, minimum=kinds)
     monostable = np.abs(_wrap(theta_plus - theta_minus)) < _SAME_MINIMUM_RAD
     # Where the two seeds met, keep one minimum for both branches.
     theta_minus = np.where(monostable, theta_plus, theta_minus)
 
-    maxima = [
-        _newton_stationary(np.full_like(h_x, seed), h_x, h_y, minimum=False)
-        for seed in (0.5 * np.pi, -0.5 * np.pi)
-    ]
     e_plus, e_minus = energy(theta_plus, h_x, h_y), energy(theta_minus, h_x, h_y)
 
     def basin_limits(theta_min):
