@@ -225,8 +225,11 @@ def test_a_signalled_survey_keeps_every_measured_point_and_exits_with_the_signal
     for attempt in range(3):  # on a loaded machine the 16 devices may all be done before the signal lands
         out_dir = tmp_path / f"attempt{attempt}"
         data_file = out_dir / "survey.csv"
+        # as at a terminal: Ctrl-C's default action (a test runner's worker may ignore SIGINT, and
+        # an ignored signal stays ignored in its children)
         process = subprocess.Popen([sys.executable, "-m", "mtjlab", "sweep", "survey", "--out", str(out_dir)],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             text = data_file.read_text() if data_file.exists() else ""

@@ -38,8 +38,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..timing import step_response_remaining
 from . import transport
+from .lab_lockin import SQRT2, LockinFilterView
 from .lab_state import Change, CoilState, Conditions, LockInState, MaximaSeen, SourceState, VirtualClock
 from .macrospin import select_branch
 from .mtj import MTJChip
@@ -48,7 +48,6 @@ from .trigger_cable import TriggerCable
 
 #: Resistance of a chip's field line (ohm): a ~1 mm long, 1 um x 0.2 um Al line.
 FIELD_LINE_RESISTANCE_OHM = 50.0
-SQRT2 = math.sqrt(2.0)
 #: After this many L/R time constants the coil current is at its set-point to
 #: double precision (exp(-40) = 4e-18), so the field is exactly constant.
 COIL_SETTLED_TAU = 40.0
@@ -59,7 +58,7 @@ EXACT_GROUP_LIMIT = 64
 TABULATE_AFTER_USES = 3
 
 
-class VirtualLab:
+class VirtualLab(LockinFilterView):
     """The simulated bench behind every emulator of one bench file."""
 
     def __init__(self, bench: Any, chip: MTJChip | None = None) -> None:
@@ -264,6 +263,7 @@ class VirtualLab:
             if change.dc_v is None:
                 change.dc_v, change.x_v, change.y_v, change.slope_v_per_a = answer
             answer = (change.dc_v, change.x_v, change.y_v, change.slope_v_per_a)
+        self._forget_settled()
 
     @staticmethod
     def _essential(pending: list[Change], previous: Conditions | None) -> list[Change]:
@@ -365,35 +365,6 @@ class VirtualLab:
         if abs(voltage) > self.input.compliance_v:
             return math.copysign(self.input.compliance_v, voltage), True
         return voltage, False
-
-    def _step_response(self, elapsed_s: float) -> float:
-        return 1.0 - step_response_remaining(elapsed_s / self.lockin.time_constant_s, self.lockin.slope_db_per_oct)
-
-    def lockin_xy_v_rms(self, noise: bool = True) -> tuple[float, float]:
-        """X and Y (V rms) the lock-in shows now: its filter's response to the history."""
-        self._evaluate()
-        now_s = self.clock.now_s()
-        # Changes the filter has fully forgotten fold into the settled base value.
-        while len(self._timeline) > 1 and self._step_response(now_s - self._timeline[1].time_s) == 1.0:
-            dropped = self._timeline.pop(0)
-            self._lockin_base = (self._timeline[0].x_v / SQRT2, self._timeline[0].y_v / SQRT2)
-            del dropped
-        x_v, y_v = self._lockin_base
-        before = self._lockin_base
-        for change in self._timeline:
-            target = (change.x_v / SQRT2, change.y_v / SQRT2)
-            weight = self._step_response(now_s - change.time_s)
-            x_v += (target[0] - before[0]) * weight
-            y_v += (target[1] - before[1]) * weight
-            before = target
-        if noise and self._timeline[-1].conditions.read_a:
-            env = self.chip.environment
-            std_peak = transport.lockin_noise_std_v(
-                self._timeline[-1].dc_v, self._resistance_ohm(), env.temperature_k, env.flicker_noise_hooge,
-                self.lockin.frequency_hz, self.lockin.time_constant_s, self.lockin.slope_db_per_oct)
-            x_v += float(std_peak) / SQRT2 * self.chip.rng.standard_normal()
-            y_v += float(std_peak) / SQRT2 * self.chip.rng.standard_normal()
-        return x_v, y_v
 
     def everything_safe(self) -> bool:
         """Every output off at zero, the coil at zero, every relay open."""
