@@ -113,7 +113,8 @@ def acquisition_mode(models: dict[str, str], setting: str, lockin: bool = True) 
             return AcquisitionMode("stepped", f"the {role} ({models.get(role)}) is not driven with {what} "
                                               f"here (supported: {', '.join(able)})")
     return AcquisitionMode("hardware-timed", "source list on the input source, readings and lock-in samples "
-                                             f"triggered on Trigger Link line {TRIGGER_LINE}")
+                                             f"triggered on Trigger Link line {TRIGGER_LINE}; each next step waits for "
+                                             f"the reading's end on line {DONE_LINE}")
 
 
 def step_gap_s(integration_s: float) -> float:
