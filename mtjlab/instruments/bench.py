@@ -285,12 +285,12 @@ class Bench(BenchLifetime):
         lockin_driver = self._lockin.driver if with_lockin else None
         for _attempt in range(len(self._lockin.sensitivities_v)):
             with self._operation():
-                if getattr(self, "_lists_ready", None) is None:
+                if getattr(self, "_list_settings_sent", None) is None:
                     configure(*drivers, lockin_driver)  # once, while lists follow each other
-                    self._lists_ready = {}  # what run_list has sent since
+                    self._list_settings_sent = {}  # lists set up; what run_list sends is kept here
                 try:
                     reading = run_list(*drivers, lockin_driver if lockin else None, self.clock, path, wanted,
-                                       delay_s, predicted_s, gap_s, self._lists_ready)
+                                       delay_s, predicted_s, gap_s, self._list_settings_sent)
                 except BaseException:
                     self._leave_lists()
                     raise
@@ -303,9 +303,9 @@ class Bench(BenchLifetime):
 
     def _leave_lists(self) -> None:
         """Back to stepped operation if lists set the instruments up (before any point-by-point reading)."""
-        if getattr(self, "_lists_ready", None) is None:
+        if getattr(self, "_list_settings_sent", None) is None:
             return  # (an empty dict is set up: lists ran, or were about to)
-        self._lists_ready = None
+        self._list_settings_sent = None
         unconfigure(self._input_source.driver, self._read_source.driver, self._lockin.driver)
 
     def applied_input_a(self, level_a: float) -> float:

@@ -200,21 +200,30 @@ class BenchNeuronArray:
             order = order[::-1]
         return order
 
-    def measure_point(self, device: str, input_current_a: float, derivative: bool = True) -> NeuronPoint:
-        """One point of one device, leaving its input where it is (for sweeps).
-
-        Routes the device (if it is not already), sets the read current, ramps
-        the input to ``input_current_a`` (A), waits for the lock-in and reads.
-        """
+    def _routed(self, device: str) -> Any:
+        """The bench with ``device`` routed (if it is not already) at the read current (prepared first)."""
         if not self._prepared:
             self.prepare()
         bench = self.bench
         bench.route(device)
         if bench.settings.read_current_a != self.read_current_a:
             bench.set_read_current(self.read_current_a)
+        return bench
+
+    @property
+    def _settle_s(self) -> float | None:
+        """The wait after each step: the plan's, or None for the lock-in's own settling time."""
+        return None if self.lockin_plan is None else self.lockin_plan.settle_s
+
+    def measure_point(self, device: str, input_current_a: float, derivative: bool = True) -> NeuronPoint:
+        """One point of one device, leaving its input where it is (for sweeps).
+
+        Routes the device (if it is not already), sets the read current, ramps
+        the input to ``input_current_a`` (A), waits for the lock-in and reads.
+        """
+        bench = self._routed(device)
         bench.set_input_current(float(input_current_a))
-        point = bench.read_point(lockin=derivative,
-                                 settle_s=None if self.lockin_plan is None else self.lockin_plan.settle_s)
+        point = bench.read_point(lockin=derivative, settle_s=self._settle_s)
         dead = self._is_dead(device, point)
         derivative = math.sqrt(2.0) * point.x_v_rms / bench.settings.modulation_peak_a
         return NeuronPoint(point.voltage_v, derivative, point.x_v_rms, point.y_v_rms, dead)
@@ -244,13 +253,8 @@ class BenchNeuronArray:
     def _measure_device_in_lists(self, device: str, inputs: np.ndarray, order: np.ndarray, output: np.ndarray,
                                  derivative: np.ndarray, exact: np.ndarray | None, with_derivative: bool) -> bool:
         """As :meth:`_measure_device`, each run of sorted inputs as one hardware-timed list (Bench.measure_list)."""
-        if not self._prepared:
-            self.prepare()
-        bench = self.bench
-        bench.route(device)
-        if bench.settings.read_current_a != self.read_current_a:
-            bench.set_read_current(self.read_current_a)
-        settle_s = None if self.lockin_plan is None else self.lockin_plan.settle_s
+        bench = self._routed(device)
+        settle_s = self._settle_s
         alive = True
         for chunk in self._list_chunks(inputs, order):
             if self.stop is not None and self.stop.is_set():

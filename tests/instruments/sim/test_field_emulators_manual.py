@@ -14,7 +14,6 @@ from protocol import kepco_pairs, lakeshore425_pairs
 from pymeasure.instruments.kepco import KepcoBOP3612
 from pymeasure.instruments.lakeshore import LakeShore425
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.field import (
     BOP_MAX_CURRENT_A,
     BOP_MAX_VOLTAGE_V,
@@ -23,8 +22,8 @@ from mtjlab.instruments.sim.emulators.field import (
     kepco_number,
     lakeshore_number,
 )
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import EmulatorAdapter
+from lab_helpers import ask
 
 #: "digits with decimal point and Exponent, e.g., 2.71E1" (BIT 4886 manual, App. B, PAR. B.2).
 KEPCO_NUMBER = re.compile(r"-?\d\.\d+E-?[1-9]?\d")
@@ -32,16 +31,6 @@ KEPCO_NUMBER = re.compile(r"-?\d\.\d+E-?[1-9]?\d")
 LAKESHORE_NUMBER = re.compile(r"[+-]\d{3}\.\d{3}E[+-]\d{2}")
 #: Long enough for the coil to reach its set-point (the lab treats 20 L/R as settled).
 SETTLE_TAU = 25
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
-def ask(emulator, line: str) -> str:
-    emulator.write(line)
-    return emulator.read()
 
 
 def kepco_errors(bop) -> list[str]:

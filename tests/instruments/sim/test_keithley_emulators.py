@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 from pymeasure.instruments.keithley import Keithley2400, Keithley2450
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator, Keithley2450Emulator
 from mtjlab.instruments.sim.emulators.keithley_timing import TRIGGER_LATENCY_S, transfer_time_s
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S, EmulatorAdapter
 
 MODELS = [(Keithley2400, Keithley2400Emulator), (Keithley2450, Keithley2450Emulator)]
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
 
 
 def connect(lab, model, role="read_source"):

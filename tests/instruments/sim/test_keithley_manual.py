@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators import keithley_load
 from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator
 from mtjlab.instruments.sim.emulators.keithley_status import (COMPLIANCE_BIT, I_MEAS_BIT, I_SOUR_BIT, R_MEAS_BIT,
                                                               RANGE_COMPLIANCE_BIT, V_MEAS_BIT, V_SOUR_BIT)
-from mtjlab.instruments.sim.lab import FIELD_LINE_RESISTANCE_OHM, VirtualLab
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
-def ask(emulator, command: str) -> str:
-    emulator.write(command)
-    return emulator.read()
+from mtjlab.instruments.sim.lab import FIELD_LINE_RESISTANCE_OHM
+from lab_helpers import ask
 
 
 def values(emulator, command: str) -> list[float]:

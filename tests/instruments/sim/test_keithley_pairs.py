@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator, Keithley2450Emulator
-from mtjlab.instruments.sim.lab import VirtualLab
 from protocol import keithley2400_pairs, keithley2450_pairs
 
 #: What a real 2400 needs before a pair, that pymeasure's mock did not (test -> commands).
@@ -82,11 +80,6 @@ def _cases(module):
             found.append(pytest.mark.unsafe_lab("pymeasure's device test ramps the source to 1 V / 1 mA"))
         return found
     return [pytest.param(name, pairs, id=name, marks=marks(name)) for name, pairs in module.PAIRS.items()]
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
 
 
 @pytest.mark.parametrize("name, pairs", _cases(keithley2400_pairs))

@@ -11,6 +11,7 @@ from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator
 from mtjlab.instruments.sim.emulators.keithley_timing import MAX_LIST_POINTS, TRIGGER_LATENCY_S, transfer_time_s
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S
+from lab_helpers import ask
 
 LIST_A = [1e-4, -2e-4, 3e-4, 0.0, 5e-4]
 SOURCE_DELAY_S, TRIGGER_DELAY_S = 0.002, 0.0005
@@ -21,11 +22,6 @@ def lab():
     lab = VirtualLab(load_default_bench())
     lab.close_relay(0, 0)
     return lab
-
-
-def ask(emulator, command: str) -> str:
-    emulator.write(command)
-    return emulator.read()
 
 
 def input_list_source(lab, points=LIST_A, bias_a=0.0):

@@ -11,11 +11,6 @@ from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.lab import VirtualLab
 
 
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
 @pytest.mark.unsafe_lab("lab setters driven directly: the read source on with a 2 V compliance")
 def test_nothing_routed_means_nothing_flows(lab):
     lab.set_read_source(level_a=1e-4, output_on=True, compliance_v=2.0)

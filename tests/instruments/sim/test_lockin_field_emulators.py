@@ -10,16 +10,9 @@ from pymeasure.instruments.lakeshore import LakeShore425
 from pymeasure.instruments.srs import SR830, SR860
 from pymeasure.instruments.srs.sr830 import LIAStatus
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.field import KepcoBOPEmulator, LakeShore425Emulator
 from mtjlab.instruments.sim.emulators.lockin import SR830Emulator, SR860Emulator
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import EmulatorAdapter
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
 
 
 def sr830(lab):

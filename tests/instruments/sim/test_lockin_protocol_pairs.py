@@ -10,19 +10,8 @@ from __future__ import annotations
 import pytest
 from protocol import sr830_pairs, sr860_pairs
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.lockin import SR830Emulator, SR860Emulator
-from mtjlab.instruments.sim.lab import VirtualLab
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
-def ask(emulator, line: str) -> str:
-    emulator.write(line)
-    return emulator.read()
+from lab_helpers import ask
 
 
 def exchange(emulator, pair) -> str | None:

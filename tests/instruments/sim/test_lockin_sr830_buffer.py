@@ -10,13 +10,12 @@ import struct
 import pytest
 from pymeasure.instruments.srs import SR830
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.lockin import SR830Emulator
 from mtjlab.instruments.sim.emulators.lockin_buffer import (
     BUFFER_POINTS, GPIB_TRANSFER_BYTES_PER_S, MAX_TRIGGER_RATE_HZ, from_internal, to_internal,
 )
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S, EmulatorAdapter
+from lab_helpers import ask, route, unroute
 
 #: "-1.234567e-009," (the manual's TRCA? example)
 TRCA_POINT = re.compile(r"[+-]\d\.\d{6}e[+-]\d{3},")
@@ -28,37 +27,6 @@ class BinaryEmulatorAdapter(EmulatorAdapter):
 
     def _read_bytes(self, count, break_on_termchar=False, **kwargs):
         return self.emulator.read_bytes()
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
-def ask(emulator, line: str) -> str:
-    emulator.write(line)
-    return emulator.read()
-
-
-def route(lab, read_a=1e-4, sine_v=0.14):
-    """Connect junction (0, 1) within the bench's limits: relay closed at zero, current ramped, then the sine."""
-    lab.close_relay(0, 1)
-    lab.set_read_source(level_a=0.0, compliance_v=0.5, output_on=True)
-    for k in range(1, 11):
-        lab.set_read_source(level_a=read_a * k / 10)
-        lab.clock.sleep(0.01)
-    lab.set_sine(sine_v)
-    lab.clock.sleep(12 * lab.lockin.time_constant_s)
-
-
-def unroute(lab):
-    lab.set_sine(0.004)
-    level = lab.read.level_a
-    for k in range(9, -1, -1):
-        lab.set_read_source(level_a=level * k / 10)
-        lab.clock.sleep(0.01)
-    lab.set_read_source(output_on=False)
-    lab.open_all_relays()
 
 
 def armed(lab, *extra: str) -> SR830Emulator:

@@ -11,44 +11,12 @@ import pytest
 from pymeasure.instruments.srs import SR830
 from pymeasure.instruments.srs.sr830 import LIAStatus
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.lockin import SR830Emulator
 from mtjlab.instruments.sim.emulators.lockin_overload import tolerable_input_v_rms
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import EmulatorAdapter
+from lab_helpers import ask, route, unroute
 
 READ_A, SINE_V = 1e-4, 0.14
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
-def ask(emulator, line: str) -> str:
-    emulator.write(line)
-    return emulator.read()
-
-
-def route(lab, read_a=READ_A, sine_v=SINE_V):
-    """Connect junction (0, 1) within the bench's limits: relay closed at zero, current ramped, then the sine."""
-    lab.close_relay(0, 1)
-    lab.set_read_source(level_a=0.0, compliance_v=0.5, output_on=True)
-    for k in range(1, 11):
-        lab.set_read_source(level_a=read_a * k / 10)
-        lab.clock.sleep(0.01)
-    lab.set_sine(sine_v)
-    lab.clock.sleep(12 * lab.lockin.time_constant_s)
-
-
-def unroute(lab):
-    lab.set_sine(0.004)
-    level = lab.read.level_a
-    for k in range(9, -1, -1):
-        lab.set_read_source(level_a=level * k / 10)
-        lab.clock.sleep(0.01)
-    lab.set_read_source(output_on=False)
-    lab.open_all_relays()
 
 
 # ------------------------------------------------------------------ outputs

@@ -9,42 +9,10 @@ import numpy as np
 import pytest
 from pymeasure.instruments.srs import SR860
 
-from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.lockin import SR860Emulator
 from mtjlab.instruments.sim.emulators.lockin_buffer import GPIB_TRANSFER_BYTES_PER_S
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S, EmulatorAdapter
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
-
-
-def ask(emulator, line: str) -> str:
-    emulator.write(line)
-    return emulator.read()
-
-
-def route(lab, read_a=1e-4, sine_v=0.14):
-    """Connect junction (0, 1) within the bench's limits: relay closed at zero, current ramped, then the sine."""
-    lab.close_relay(0, 1)
-    lab.set_read_source(level_a=0.0, compliance_v=0.5, output_on=True)
-    for k in range(1, 11):
-        lab.set_read_source(level_a=read_a * k / 10)
-        lab.clock.sleep(0.01)
-    lab.set_sine(sine_v)
-    lab.clock.sleep(12 * lab.lockin.time_constant_s)
-
-
-def unroute(lab):
-    lab.set_sine(0.004)
-    level = lab.read.level_a
-    for k in range(9, -1, -1):
-        lab.set_read_source(level_a=level * k / 10)
-        lab.clock.sleep(0.01)
-    lab.set_read_source(output_on=False)
-    lab.open_all_relays()
+from lab_helpers import ask, route, unroute
 
 
 def block(reply: str) -> bytes:

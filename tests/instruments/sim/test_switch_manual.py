@@ -8,17 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from mtjlab.config import load_default_bench
 from mtjlab.errors import InstrumentError
 from mtjlab.instruments.drivers.keithley707b import Keithley707B
 from mtjlab.instruments.sim.emulators import make_emulator
-from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S, EmulatorAdapter
-
-
-@pytest.fixture
-def lab():
-    return VirtualLab(load_default_bench())
 
 
 @pytest.fixture

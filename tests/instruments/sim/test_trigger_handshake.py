@@ -11,6 +11,7 @@ from mtjlab.config import load_default_bench
 from mtjlab.instruments.sim.emulators.keithley import Keithley2400Emulator
 from mtjlab.instruments.sim.lab import VirtualLab
 from mtjlab.instruments.sim.scpi import BUS_TRANSACTION_S
+from lab_helpers import ask
 
 LEVELS_A = [1e-3, 4e-3, -2e-3, 3e-3, 1e-3]
 
@@ -21,11 +22,6 @@ def lab_at(line_frequency_hz: float) -> VirtualLab:
     lab = VirtualLab(config.model_copy(update={"wiring": wiring}))
     lab.close_relay(0, 0)
     return lab
-
-
-def ask(emulator, command: str) -> str:
-    emulator.write(command)
-    return emulator.read()
 
 
 def readings(emulator) -> list[list[float]]:
