@@ -2,7 +2,7 @@
 
 Source: pymeasure, ``tests/instruments/kepco/test_kepcobop.py`` (driver
 ``pymeasure/instruments/kepco/kepcobop.py``, class ``KepcoBOP3612``). Each
-``expected_protocol`` pair of that file is one :class:`Pair` below, named by
+``expected_protocol`` pair of that file is one :class:`Pair` (of this package), named by
 its test function; a test with several pairs gives several entries. The
 replies were recorded on a real BOP 36-12 with the BIT 4886 interface (its
 ``*IDN?`` is in ``test_id_getter``), so they are facts about the instrument.
@@ -16,20 +16,13 @@ A pair outside what the emulator models keeps its place with a ``skip`` reason.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from . import Pair
 
 SOURCE = "pymeasure tests/instruments/kepco/test_kepcobop.py"
 
 #: Tests of that file that exchange nothing (they check construction only).
 NO_TRAFFIC = ("test_init",)
 
-
-class Pair(NamedTuple):
-    test: str  #: the pymeasure test function the pair comes from
-    command: str
-    reply: str | None  #: None: a command, no reply
-    given: tuple[str, ...] = ()  #: commands that set up the state the reply presumes
-    skip: str | None = None  #: why the emulator does not answer this pair, if it does not
 
 
 PAIRS: tuple[Pair, ...] = (

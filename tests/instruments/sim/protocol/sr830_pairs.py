@@ -2,7 +2,7 @@
 
 Source: pymeasure, ``tests/instruments/srs/test_sr830.py`` (driver
 ``pymeasure/instruments/srs/sr830.py``, class ``SR830``). Each
-``expected_protocol`` pair of that file is one :class:`Pair` below, named by
+``expected_protocol`` pair of that file is one :class:`Pair` (of this package), named by
 its test function; a parametrised test gives one entry per parameter set, a
 test with several pairs several entries. The replies are the instrument's
 (the ``*IDN?`` of ``test_id`` names the unit), so they are facts about it:
@@ -22,17 +22,10 @@ not the instrument: it holds no pairs.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from . import Pair
 
 SOURCE = "pymeasure tests/instruments/srs/test_sr830.py"
 
-
-class Pair(NamedTuple):
-    test: str  #: the pymeasure test function (and parameters) the pair comes from
-    command: str
-    reply: str | None  #: None: a command, no reply
-    given: tuple[str, ...] = ()  #: commands that set up the state the reply presumes
-    skip: str | None = None  #: why the emulator does not answer this pair, if it does not
 
 
 #: test_aux_out_small_values: each aux output and value, sent with ``%g``.

@@ -9,17 +9,10 @@ no error bit. The runner and the fields are those of :mod:`.sr830_pairs`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from . import Pair
 
 SOURCE = "pymeasure tests/instruments/srs/test_sr860.py"
 
-
-class Pair(NamedTuple):
-    test: str  #: the pymeasure test function (and parameters) the pair comes from
-    command: str
-    reply: str | None  #: None: a command, no reply
-    given: tuple[str, ...] = ()  #: commands that set up the state the reply presumes
-    skip: str | None = None  #: why the emulator does not answer this pair, if it does not
 
 
 _AUX_VALUES = (1e-9, 1e-7, -1e-7, 0.5, 1.5, -10.5, 10.5)
