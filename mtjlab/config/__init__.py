@@ -3,8 +3,9 @@
 Load with :func:`load_bench`, :func:`load_training` or :func:`load_config` (chooses by the
 top-level ``kind``). Every problem raises :class:`~mtjlab.errors.ConfigError` with a
 one-line message naming the file, the dotted field path, the reason and the value.
-Packaged defaults (``sim-bench.yaml``, ``lab-bench-example.yaml``, ``iris.yaml``) are
-found with :func:`default_path`.
+Packaged defaults (the chip presets ``ideal.yaml``, ``typical.yaml`` (the default),
+``harsh.yaml`` and ``drifting.yaml``; ``lab-bench-example.yaml``, ``iris.yaml``) are found
+with :func:`default_path`.
 """
 
 from mtjlab.config.bench import (

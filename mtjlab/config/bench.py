@@ -10,53 +10,15 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mtjlab.config.instrument_models import MODELS, ROLES, InstrumentModel, ModelName, Role
 from mtjlab.config.instrument_models import models_for_role
 
-_NO_VALUE = object()
-
-
-def fail(path: tuple[str | int, ...], reason: str, value: Any = _NO_VALUE) -> NoReturn:
-    """Raise a validation error at ``path``, relative to the model (or field) being validated.
-
-    ``value`` is shown as ``(got <value>)`` in the final message when given.
-    """
-    ctx: dict[str, Any] = {"mtjlab_path": tuple(path), "reason": reason}
-    if value is not _NO_VALUE:
-        ctx["got"] = value
-    raise PydanticCustomError("mtjlab", "{reason}", ctx)
-
-
-def _not_bool(value: Any) -> Any:
-    """YAML ``true``/``false`` must not pass as the numbers 1 and 0."""
-    if isinstance(value, bool):
-        raise PydanticCustomError("bool_not_number", "must be a number, not true/false")
-    return value
-
-
-def _float_in_range(value: Any) -> Any:
-    """Refuse booleans, and integers beyond a float's range (``10**400``) as not finite."""
-    value = _not_bool(value)
-    if isinstance(value, int) and value.bit_length() > 1023:
-        raise PydanticCustomError("finite_number", "must be a finite number")
-    return value
-
-
-Float = Annotated[float, BeforeValidator(_float_in_range)]
-"""A float that rejects booleans (strings like ``1e-4`` from YAML are accepted)."""
-Int = Annotated[int, BeforeValidator(_not_bool)]
-"""An int that rejects booleans."""
-
-SEED_MAX = 2**32 - 1
-"""Largest seed: numpy's legacy generators and scikit-learn take seeds in 0..2**32 - 1."""
-
-STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
-"""Model config shared by every config model."""
+from mtjlab.config.fields import SEED_MAX, STRICT, Float, Int, fail  # noqa: F401 (SEED_MAX: re-exported)
+from mtjlab.config.chip_physics import ChipPhysics
 
 _VISA_RE = re.compile(
     r"^(GPIB\d*::\d+(::\d+)?(::INSTR)?"
@@ -133,41 +95,6 @@ class WiringConfig(BaseModel):
         return value
 
 
-class ChipPhysics(BaseModel):
-    """Truth of the simulated chip: nominal values and device-to-device spreads.
-
-    Relative spreads are lognormal sigmas (>= 0, < 1); absolute spreads are normal sigmas.
-    """
-
-    model_config = STRICT
-    seed: Int = Field(2026, ge=0, le=SEED_MAX, description="Seed of the per-device draws.")
-    resistance_p_ohm: Float = Field(1000.0, gt=0, le=1e9, description="Parallel-state resistance R_P, ohm.")
-    resistance_p_rel_spread: Float = Field(0.08, ge=0, lt=1, description="Lognormal sigma of R_P.")
-    tmr0: Float = Field(1.2, gt=0, le=10, description="Zero-bias TMR ratio (R_AP - R_P)/R_P.")
-    tmr0_rel_spread: Float = Field(0.06, ge=0, lt=1, description="Lognormal sigma of TMR0.")
-    tmr_half_bias_v: Float = Field(0.4, gt=0, le=10, description="Vh in TMR(V)=TMR0/(1+(V/Vh)^2), volt.")
-    anisotropy_field_oe: Float = Field(30.0, gt=0, le=1e5, description="Anisotropy field Hk, oersted.")
-    anisotropy_field_rel_spread: Float = Field(0.10, ge=0, lt=1, description="Sigma of Hk.")
-    reference_angle_deg: Float = Field(90.0, ge=-360, le=360, description="Reference-layer angle phi_p, degrees.")
-    reference_angle_spread_deg: Float = Field(2.0, ge=0, le=180, description="Normal sigma of phi_p, deg.")
-    offset_field_oe: Float = Field(2.0, ge=-1e4, le=1e4, description="Neel coupling offset field, oersted.")
-    offset_field_spread_oe: Float = Field(1.0, ge=0, le=1e4, description="Normal sigma of offset, Oe.")
-    field_line_oe_per_ma: Float = Field(5.0, gt=0, le=1e3, description="Field-line constant kappa, "
-                                        "oersted per milliampere, per crossbar row.")
-    field_line_rel_spread: Float = Field(0.05, ge=0, lt=1, description="Lognormal sigma of kappa.")
-    stability_factor: Float = Field(2000.0, gt=0, le=1e7, description="Delta at nominal Hk and T.")
-    temperature_k: Float = Field(300.0, gt=0, le=1000, description="Temperature, kelvin.")
-    attempt_time_s: Float = Field(1e-9, gt=0, le=1, description="Neel-Brown attempt time, seconds.")
-    dwell_time_s: Float = Field(0.01, gt=0, le=1000, description="Time at each input point, seconds.")
-    flicker_noise_hooge: Float = Field(1e-9, ge=0, le=1, description="Normalised 1/f noise S_V*f/V^2.")
-    dead_probability: Float = Field(0.0, ge=0, le=1, description="Chance a junction is dead.")
-    dead_short_fraction: Float = Field(0.5, ge=0, le=1, description="Share of dead that short.")
-    short_resistance_ohm: Float = Field(20.0, gt=0, le=1e9, description="Shorted junction, ohm.")
-    open_resistance_ohm: Float = Field(1e9, gt=0, le=1e15, description="Open junction, ohm.")
-    dead_devices: dict[str, Literal["short", "open"]] = Field(
-        default_factory=dict, description="Devices forced dead: id -> short | open.")
-
-
 class ChipConfig(BaseModel):
     """The MTJ crossbar: size, device ids (row-major) and known dead devices."""
 
@@ -176,6 +103,9 @@ class ChipConfig(BaseModel):
     cols: Int = Field(ge=1, le=64, description="Crossbar columns.")
     device_ids: list[str] | None = Field(None, description="Row-major ids; default r{row}c{col}.")
     known_dead: list[str] = Field(default_factory=list, description="Ids not to use as neurons.")
+    double_reference_rows: list[Int] = Field(default_factory=list, description="Rows whose junctions have "
+                                             "two reference layers (device kind 'double': bell-shaped "
+                                             "responses); the others are 'single' (docs/chip_realism.md, R7).")
     physics: ChipPhysics | None = Field(None, description="Simulated chip; needed for sim.")
 
     def ids(self) -> list[str]:
@@ -183,6 +113,11 @@ class ChipConfig(BaseModel):
         if self.device_ids is not None:
             return list(self.device_ids)
         return [f"r{r}c{c}" for r in range(self.rows) for c in range(self.cols)]
+
+    def kinds(self) -> dict[str, str]:
+        """Each device's kind: 'double' on the rows with two reference layers, else 'single'."""
+        double = set(self.double_reference_rows)
+        return {d: "double" if k // self.cols in double else "single" for k, d in enumerate(self.ids())}
 
     def position(self, device_id: str) -> tuple[int, int]:
         """(row, col) of a device id; raises ``KeyError`` for an unknown id."""
@@ -210,6 +145,13 @@ class ChipConfig(BaseModel):
         for i, device_id in enumerate(self.known_dead):
             if device_id not in known:
                 fail(("known_dead", i), "not a device id of the chip", device_id)
+        seen_rows: set[int] = set()
+        for i, row in enumerate(self.double_reference_rows):
+            if not 0 <= row < self.rows:
+                fail(("double_reference_rows", i), f"not a row of the chip (0 to {self.rows - 1})", row)
+            if row in seen_rows:
+                fail(("double_reference_rows", i), "listed twice", row)
+            seen_rows.add(row)
         if self.physics is not None:
             for device_id in self.physics.dead_devices:
                 if device_id not in known:

@@ -300,7 +300,11 @@ def _expect_kind(data: dict[str, Any], source: str, kind: str) -> None:
 
 
 def load_bench(path: PathLike) -> BenchConfig:
-    """Load and validate a bench file (``kind: bench``, or no ``kind`` key)."""
+    """Load and validate a bench file (``kind: bench``, or no ``kind`` key); a chip preset's
+    name (``harsh``) that is not a file here loads the packaged preset."""
+    name = os.fspath(path)
+    if not Path(name).exists() and (name in PRESETS or name in _ALIASES):
+        path = default_path(name)
     data = read_yaml_mapping(path)
     _expect_kind(data, os.fspath(path), "bench")
     return parse_bench(data, os.fspath(path))
@@ -326,14 +330,24 @@ def load_config(path: PathLike) -> BenchConfig | TrainingConfig:
     return _parse(KINDS[kind], data, source)
 
 
+#: The chip presets, packaged bench files of simulated benches (docs/chip_realism.md, "Chip presets").
+PRESETS = ("ideal", "typical", "harsh", "drifting")
+#: The packaged default simulated bench.
+DEFAULT_BENCH = "typical.yaml"
+#: Names that earlier versions packaged, and the file they now mean.
+_ALIASES = {"sim-bench.yaml": DEFAULT_BENCH}
+
+
 def default_names() -> list[str]:
-    """File names of the packaged defaults (``sim-bench.yaml``, ...)."""
+    """File names of the packaged defaults (``typical.yaml``, ``iris.yaml``, ...)."""
     folder = resources.files("mtjlab.config") / "defaults"
     return sorted(p.name for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
 
 
 def default_path(name: str) -> Path:
-    """Filesystem path of a packaged default file, e.g. ``default_path("iris.yaml")``."""
+    """Filesystem path of a packaged default file, e.g. ``default_path("iris.yaml")``; a preset may
+    be named without its extension (``harsh``), and ``sim-bench.yaml`` means the default bench."""
+    name = _ALIASES.get(name, f"{name}.yaml" if name in PRESETS else name)
     candidate = resources.files("mtjlab.config") / "defaults" / name
     if "/" in name or "\\" in name or not candidate.is_file():
         raise ConfigError(f"{name}: no packaged default of that name "
@@ -342,8 +356,8 @@ def default_path(name: str) -> Path:
 
 
 def load_default_bench() -> BenchConfig:
-    """The embedded simulated bench (``sim-bench.yaml``)."""
-    return load_bench(default_path("sim-bench.yaml"))
+    """The default simulated bench (the ``typical`` chip preset)."""
+    return load_bench(default_path(DEFAULT_BENCH))
 
 
 def resolve_bench_path(ref: str, relative_to: PathLike | None = None,
@@ -363,7 +377,7 @@ def resolve_bench_path(ref: str, relative_to: PathLike | None = None,
     if candidate.exists():  # a folder, a pipe or a device: say so rather than "not found"
         check_regular_file(candidate, what="a bench file", max_bytes=CONFIG_MAX_BYTES, source=ref,
                            error_class=ConfigError)
-    if ref in default_names():
+    if ref in default_names() or ref in PRESETS or ref in _ALIASES:
         return default_path(ref)
     raise ConfigError(f"{source}: bench: file not found and not a packaged default "
                       f"({', '.join(default_names())}) (got {show_value(ref)})")

@@ -176,7 +176,7 @@ class TrainingTab(QWidget):
         from ..cli_train import build_config
 
         on_model = self.where.currentText() == ON_MODEL or self.worker.bench_file == MODEL_BENCH
-        bench = MODEL_BENCH if on_model else (self.worker.bench_file or "sim-bench.yaml")
+        bench = MODEL_BENCH if on_model else (self.worker.bench_file or "typical.yaml")
         args = argparse.Namespace(
             config=Path(self.file_edit.text()) if self.file_edit.text() else None, bench=bench,
             dataset=self.dataset.currentText(), method=self.method.currentText(), hidden=self.hidden.text(),

@@ -89,6 +89,8 @@ class BenchNeuronArray:
         self.stop: threading.Event | None = None
         # on a simulated bench, the virtual lab's true dV/dI (device_id, input_a) -> V/A
         self._truth = getattr(getattr(bench, "lab", None), "exact_derivative_v_per_a", None)
+        # lab time spent between measurements (a bias field changed): charged to the next one
+        self._uncounted_s = 0.0
 
     # --------------------------------------------------------- NeuronArray API
     @property
@@ -103,6 +105,24 @@ class BenchNeuronArray:
     def input_range_a(self) -> tuple[float, float]:
         limit = self.bench.limits.max_input_current_a - self.modulation_amplitude_a
         return (-limit, limit)
+
+    @property
+    def device_kinds(self) -> dict[str, str]:
+        """Each device's kind, 'single' or 'double' (``chip.double_reference_rows``)."""
+        return self.bench.config.chip.kinds()
+
+    def nominal_sweep(self, inputs_a: np.ndarray, bias_field_oe: float,
+                      device_kind: str = "single") -> tuple[np.ndarray, np.ndarray] | None:
+        """Output (V) and dV/dI (V/A) of the chip's average device from its datasheet values
+        (``chip.physics``), at this array's read current; None without a ``chip.physics`` section."""
+        physics = self.bench.config.chip.physics
+        if physics is None:
+            return None
+        from .sim.nominal import nominal_sweep
+
+        return nominal_sweep(physics, inputs_a, read_current_a=self.read_current_a, bias_field_oe=bias_field_oe,
+                             bias_field_angle_deg=self.bench.config.wiring.bias_field_angle_deg,
+                             device_kind=device_kind)
 
     def prepare(self) -> None:
         """Apply the bias field and the modulation (refused requests raise before anything moves)."""
@@ -132,9 +152,13 @@ class BenchNeuronArray:
         self.bench.set_field(self.bias_field_oe)
 
     def set_bias_field(self, field_oe: float) -> None:
-        """Change the coil bias field (Oe), the tuning knob of every neuron, from a fresh reset."""
+        """Change the coil bias field (Oe), the tuning knob of every neuron, from a fresh reset.
+
+        The lab time it takes (the coil's ramps and settling) is charged to the next measurement."""
+        started_s = self.bench.clock.now_s()
         self.bias_field_oe = float(field_oe)
         self.reset_states()
+        self._uncounted_s += self.bench.clock.now_s() - started_s
 
     def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray,
                 derivative: bool = True) -> NeuronMeasurement:
@@ -145,7 +169,7 @@ class BenchNeuronArray:
         if not self._prepared:
             self.prepare()
         clock = self.bench.clock
-        started_s = clock.now_s()
+        started_s, self._uncounted_s = clock.now_s() - self._uncounted_s, 0.0
         output = np.full(inputs.shape, np.nan)
         derivative = np.full(inputs.shape, np.nan)
         # a simulated bench knows its devices' true derivatives (for judging the measured ones)

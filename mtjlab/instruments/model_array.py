@@ -57,8 +57,19 @@ class ModelNeuronArray:
         lockin_frequency_hz: float = 1013.0,
         noise: bool = True,
         known_dead: Sequence[str] = (),
+        field_ramp_oe_per_s: float = 100.0,
+        device_kinds: dict[str, str] | None = None,
+        datasheet: Any = None,
+        bias_field_angle_deg: float = 0.0,
     ) -> None:
         self.chip = chip
+        self.field_ramp_oe_per_s = float(field_ramp_oe_per_s)
+        self._kinds = dict(device_kinds) if device_kinds is not None else {d: "single" for d in chip.device_ids}
+        self._datasheet = datasheet
+        self._bias_angle_deg = float(bias_field_angle_deg)
+        #: Lab time so far (s): the chip drifts on it (docs/chip_realism.md, eq. R6).
+        self.lab_time_s = 0.0
+        self._uncounted_s = 0.0
         self.read_current_a = float(read_current_a)
         self.modulation_amplitude_a = float(modulation_amplitude_a)
         self.input_limit_a = float(input_limit_a)
@@ -96,6 +107,10 @@ class ModelNeuronArray:
             lockin_frequency_hz=wiring.lockin_frequency_hz,
             noise=noise,
             known_dead=bench.chip.known_dead,
+            field_ramp_oe_per_s=bench.limits.max_field_ramp_oe_per_s,
+            device_kinds=bench.chip.kinds(),
+            datasheet=bench.chip.physics,
+            bias_field_angle_deg=wiring.bias_field_angle_deg,
         )
 
     # --------------------------------------------------------- NeuronArray API
@@ -113,8 +128,26 @@ class ModelNeuronArray:
         limit = self.input_limit_a - self.modulation_amplitude_a
         return (-limit, limit)
 
+    @property
+    def device_kinds(self) -> dict[str, str]:
+        """Each device's kind, 'single' or 'double'."""
+        return dict(self._kinds)
+
+    def nominal_sweep(self, inputs_a: np.ndarray, bias_field_oe: float,
+                      device_kind: str = "single") -> tuple[np.ndarray, np.ndarray] | None:
+        """Output (V) and dV/dI (V/A) of the chip's average device from its datasheet values."""
+        if self._datasheet is None:
+            return None
+        from .sim.nominal import nominal_sweep
+
+        return nominal_sweep(self._datasheet, inputs_a, read_current_a=self.read_current_a,
+                             bias_field_oe=bias_field_oe, bias_field_angle_deg=self._bias_angle_deg,
+                             device_kind=device_kind)
+
     def set_bias_field(self, field_oe: float) -> None:
-        """Change the coil bias field (Oe): the tuning knob of every neuron."""
+        """Change the coil bias field (Oe): the tuning knob of every neuron. The coil's ramp
+        (at the bench's field ramp limit) is charged to the next measurement's lab time."""
+        self._uncounted_s += abs(float(field_oe) - self.chip.bias_field_oe) / self.field_ramp_oe_per_s
         self.chip.set_bias_field(field_oe)
 
     def measure(self, device_ids: Sequence[str], input_current_a: np.ndarray,
@@ -149,6 +182,7 @@ class ModelNeuronArray:
         derivative = np.full(inputs.shape, np.nan)
         exact = np.full(inputs.shape, np.nan)
         dead = known.copy()
+        self.chip.lab_time_s = self.lab_time_s  # the chip drifts on the lab's clock
         if live.size:
             response = self.chip.measure(
                 [self._index[ids[j]] for j in live],
@@ -165,15 +199,17 @@ class ModelNeuronArray:
             exact[ok] = response.exact_derivative_v_per_a[~found_dead]
             dead[live[found_dead]] = True
         measured = int(live.size)
+        spent_s = self._uncounted_s + self.timing.measurement_time_s(
+            measured, measured * inputs.shape[1], self.timing.ramp_time_s(inputs[live]), lockin=want_derivative)
+        self.lab_time_s += spent_s
+        self._uncounted_s = 0.0
         return NeuronMeasurement(
             device_ids=ids,
             input_current_a=np.array(inputs),
             output_v=output,
             derivative_v_per_a=derivative,
             dead=dead,
-            instrument_time_s=self.timing.measurement_time_s(
-                measured, measured * inputs.shape[1], self.timing.ramp_time_s(inputs[live]),
-                lockin=want_derivative),
+            instrument_time_s=spent_s,
             exact_derivative_v_per_a=exact,
         )
 
@@ -185,7 +221,7 @@ class ModelNeuronArray:
         chip = self.chip
         return {"noise_rng": np.array(json.dumps(chip.rng.bit_generator.state)),
                 "branch": chip.branch.copy(), "row_input_a": chip.row_input_a.copy(),
-                "bias_field_oe": np.array(chip.bias_field_oe)}
+                "bias_field_oe": np.array(chip.bias_field_oe), "lab_time_s": np.array(self.lab_time_s)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Return to a :meth:`state`, so a resumed run measures what an uninterrupted one would."""
@@ -200,6 +236,8 @@ class ModelNeuronArray:
             raise MtjlabError(f"cannot restore the model chip's state: {exc}") from None
         chip.branch[:] = branch
         chip.row_input_a[:] = rows
+        if "lab_time_s" in state:  # saved by versions whose chip drifts on lab time
+            self.lab_time_s = float(state["lab_time_s"])
 
     def _noise_settings(self) -> NoiseSettings:
         t = self.timing

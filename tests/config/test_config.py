@@ -29,7 +29,7 @@ FILE = "lab.yaml"
 
 
 def _sim_bench() -> dict[str, Any]:
-    return yaml.safe_load(default_path("sim-bench.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(default_path("typical.yaml").read_text(encoding="utf-8"))
 
 
 def _training() -> dict[str, Any]:
@@ -223,14 +223,19 @@ def _write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Any) -> str:
 
 
 def test_packaged_defaults_load() -> None:
-    assert {"sim-bench.yaml", "lab-bench-example.yaml", "iris.yaml"} <= set(default_names())
-    sim = load_bench(default_path("sim-bench.yaml"))
+    presets = {"ideal.yaml", "typical.yaml", "harsh.yaml", "drifting.yaml"}
+    assert presets | {"lab-bench-example.yaml", "iris.yaml"} <= set(default_names())
+    assert load_bench(default_path("sim-bench.yaml")).name == "typical"  # the name earlier versions packaged
+    for name in ("ideal", "harsh", "drifting"):
+        assert load_bench(name).name == name  # a preset by its name
+    sim = load_bench(default_path("ideal.yaml"))
     assert sim.uses_sim and sim.chip.rows == 4 and sim.chip.cols == 4
     assert sim.chip.known_dead == ["r1c2", "r3c0"]
     assert sim.chip.physics is not None
     assert sim.chip.physics.dead_devices == {"r1c2": "short", "r3c0": "open"}
-    # the packaged sim bench documents the physics defaults, so it must match them
+    # the ideal preset documents the physics defaults, so it must match them
     assert sim.chip.physics == ChipPhysics(dead_devices={"r1c2": "short", "r3c0": "open"})
+    assert load_bench("typical").chip.double_reference_rows == [3]
     assert [i.model for i in sim.instruments] == [
         "Keithley2400", "Keithley2400", "SR830", "KepcoBOP", "LakeShore425", "Keithley707B"]
     lab = load_config(default_path("lab-bench-example.yaml"))
@@ -238,7 +243,7 @@ def test_packaged_defaults_load() -> None:
     assert all(i.backend == "visa" and i.address for i in lab.instruments)
     iris = load_config(default_path("iris.yaml"))
     assert iris == TrainingConfig()
-    assert load_default_bench() == sim
+    assert load_default_bench() == load_bench("typical")
 
 
 def test_chip_ids_and_positions() -> None:
@@ -307,7 +312,7 @@ def test_load_config_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         load_config(name)
     _check_message(info.value, "kind", reason)
     if kind is None:  # the explicit loader accepts a file without kind
-        assert load_bench(name).name == "sim-bench"
+        assert load_bench(name).name == "typical"
 
 
 def test_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -374,7 +379,8 @@ def test_default_path_and_bench_resolution(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no packaged default"):
         default_path("nope.yaml")
     assert resolve_bench_path("model") is None
-    assert resolve_bench_path("sim-bench.yaml") == default_path("sim-bench.yaml")
+    assert resolve_bench_path("sim-bench.yaml") == default_path("typical.yaml")
+    assert resolve_bench_path("harsh") == default_path("harsh.yaml")
     local = tmp_path / "mine.yaml"
     local.write_text("kind: bench\n", encoding="utf-8")
     assert resolve_bench_path("mine.yaml", relative_to=tmp_path) == local

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pymeasure.experiment import Results
 
-from mtjlab.config import load_default_bench
+from mtjlab.config import load_bench
 from mtjlab.experiments.rh_loop import RHLoopProcedure, analyse_rh
 from mtjlab.experiments.runner import run_procedure
 from mtjlab.instruments.bench import Bench
@@ -14,7 +14,7 @@ from mtjlab.instruments.sim import transport
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
-    config = load_default_bench().model_copy(deep=True)
+    config = load_bench("ideal").model_copy(deep=True)
     config.wiring.bias_field_angle_deg = 90.0  # the coil along the reference: the sensor's own R-H geometry
     # a reference tilted off 90 deg lets the easy-axis branch shift the crossing by +/- Hk cot(phi_p)
     config.chip.physics.reference_angle_spread_deg = 0.0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pymeasure.experiment import Results
 
-from mtjlab.config import load_default_bench
+from mtjlab.config import load_bench
 from mtjlab.experiments.runner import run_procedure
 from mtjlab.experiments.survey import ArraySurveyProcedure, survey_summary
 from mtjlab.instruments.bench import Bench
@@ -17,7 +17,7 @@ from mtjlab.instruments.sim import transport
 @pytest.fixture(scope="module")
 def surveyed(tmp_path_factory):
     path = tmp_path_factory.mktemp("survey") / "survey.csv"
-    config = load_default_bench()
+    config = load_bench("ideal")
     with Bench(config) as bench:
         run_procedure(ArraySurveyProcedure().use_bench(bench), path)
         truth, field_oe = bench.lab.chip.devices, ArraySurveyProcedure().bias_field_oe  # held to 0.1 Oe

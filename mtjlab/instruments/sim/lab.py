@@ -253,6 +253,7 @@ class VirtualLab(LockinFilterView):
                 # the old row's field line is released: its junctions see zero input
                 self._flush_group(group)
                 group = []
+                self.chip.lab_time_s = change.time_s
                 self.chip.set_bias_field(change.conditions.field_oe)
                 self.chip.apply_row_input(previous.device // self.chip.cols, 0.0)
             group.append(change)
@@ -292,6 +293,7 @@ class VirtualLab(LockinFilterView):
 
     def _evaluate_group(self, group: list[Change]) -> None:
         first = group[0].conditions
+        self.chip.lab_time_s = group[0].time_s  # the chip drifts on the lab's clock (eq. R6)
         self.chip.set_bias_field(first.field_oe)
         if first.device is None:
             for change in group:

@@ -1,16 +1,20 @@
 """The simulated MTJ chip: a crossbar of sensor-type junctions with memory.
 
 Each junction is a macrospin free layer (:mod:`.macrospin`) read through its
-tunnelling conductance (:mod:`.transport`). The fields on device ``i`` are
-(docs/physics.md eq. F1)::
+tunnelling conductance (:mod:`.transport`); :mod:`.junction` has its static
+response. The fields on device ``i`` are (docs/physics.md eq. F1, with the
+easy-axis tilt of docs/chip_realism.md eq. R1)::
 
     H_x = H_b cos(psi) + H_N cos(phi_p)
     H_y = H_b sin(psi) + H_N sin(phi_p) + kappa * I_in
 
 with H_b the coil bias field at in-plane angle psi from the easy axis, H_N the
 Néel offset field (along the reference layer), kappa (Oe/mA) the coupling of the
-row's field line and I_in the row's input current (the field line runs along the
-row, so every device of the row sees it). The chip keeps each junction's branch
+device to its row's field line and I_in the row's input current (the field line
+runs along the row, so every device of the row sees it). The junctions'
+parameters follow the chip's temperature, their Joule heating and the drift
+over lab time (:mod:`.thermal`, eqs. R4-R6): :attr:`MTJChip.lab_time_s` is the
+bench's clock, set by whoever drives the chip. The chip keeps each junction's branch
 (which side of the hard axis its moment is on) between calls: that is its
 hysteresis.
 
@@ -35,9 +39,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import harmonics, macrospin, transport
+from . import harmonics, junction, macrospin, transport
 from .parameters import OPEN, SHORT, DeviceParameters, sample_devices
 from .response_tables import ResponseTables, TableGrid
+from .thermal import EffectiveDevices, ThermalModel
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +109,18 @@ class MTJChip:
         bias_field_angle_deg: float = 0.0,
         input_table_range_a: float = 0.02,
         table_points: int = 513,
+        thermal: ThermalModel | None = None,
     ) -> None:
         if devices.n_devices != rows * cols:
             raise ValueError(f"{devices.n_devices} devices do not fill a {rows} x {cols} chip")
+        #: The junctions' truth at the reference temperature (what a datasheet would list).
         self.devices = devices
+        #: Bumped whenever the truth is replaced: response tables are keyed by it.
+        self.generation = 0
+        #: Lab time (s) on the bench's clock: drift follows it (eq. R6).
+        self.lab_time_s = 0.0
+        self.thermal = thermal or ThermalModel()
+        self._effective = EffectiveDevices(self.thermal)
         self.rows, self.cols = rows, cols
         self.environment = environment or ChipEnvironment()
         self.bias_field_oe = 0.0
@@ -131,8 +144,10 @@ class MTJChip:
             short_resistance_ohm=physics.short_resistance_ohm,
             open_resistance_ohm=physics.open_resistance_ohm,
         )
-        devices = sample_devices(physics, rows, cols, device_ids)
-        return cls(devices, rows, cols, environment, noise_seed=physics.seed + 1, **kwargs)
+        double_rows = kwargs.pop("double_rows", ())
+        devices = sample_devices(physics, rows, cols, device_ids, double_rows)
+        return cls(devices, rows, cols, environment, noise_seed=physics.seed + 1,
+                   thermal=ThermalModel.from_physics(physics), **kwargs)
 
     @classmethod
     def from_bench(cls, bench: Any) -> "MTJChip":
@@ -145,6 +160,7 @@ class MTJChip:
             chip.physics, chip.rows, chip.cols, chip.ids(),
             bias_field_angle_deg=bench.wiring.bias_field_angle_deg,
             input_table_range_a=margin * bench.limits.max_input_current_a,
+            double_rows=chip.double_reference_rows,
         )
 
     @property
@@ -173,7 +189,8 @@ class MTJChip:
         """New truth for the junctions (a junction died or drifted); state is kept."""
         if devices.n_devices != self.devices.n_devices:
             raise ValueError("replacement devices do not fill the same chip")
-        self.devices = devices  # response tables are keyed by the parameters' identity
+        self.devices = devices
+        self.generation += 1  # response tables are keyed by it
         self._relax(np.arange(devices.n_devices))
 
     def tables_ready(self, read_current_a: float, amplitude_a: float) -> bool:
@@ -189,48 +206,30 @@ class MTJChip:
         self.branch[index] = np.where(forced != 0, forced, self.branch[index])
 
     # ----------------------------------------------------------------- physics
-    def reduced_fields(self, index: np.ndarray, input_current_a: np.ndarray):
-        """``(h_x, h_y)`` = H / Hk on devices ``index`` (eq. F1); inputs broadcast on trailing axes."""
-        d = self.devices
-        extra = (None,) * (np.ndim(input_current_a) - 1)
-        pick = lambda a: a[index][(slice(None),) + extra]  # noqa: E731
-        psi = np.deg2rad(self.bias_field_angle_deg)
-        phi_p = np.deg2rad(pick(d.reference_angle_deg))
-        hk = pick(d.anisotropy_field_oe)
-        h_x = (self.bias_field_oe * np.cos(psi) + pick(d.offset_field_oe) * np.cos(phi_p)) / hk
-        h_y = (self.bias_field_oe * np.sin(psi) + pick(d.offset_field_oe) * np.sin(phi_p)
-               + pick(d.field_line_oe_per_ma) * 1e3 * np.asarray(input_current_a)) / hk
-        return h_x, h_y
+    def devices_at(self, read_current_a: float) -> DeviceParameters:
+        """The junctions' parameters now (lab time, chip temperature, heating by ``read_current_a``)."""
+        return self._effective.at(self.devices, self.lab_time_s, read_current_a)
+
+    def parameters_key(self, read_current_a: float) -> tuple:
+        """What the junctions' parameters depend on now (response tables are keyed by it)."""
+        return (self.generation,) + (self.thermal.key(self.lab_time_s, read_current_a) if self.thermal.active else ())
+
+    def reduced_fields(self, index: np.ndarray, input_current_a: np.ndarray, read_current_a: float = 0.0):
+        """``(h_x, h_y)`` = H / Hk on devices ``index`` (eqs. F1, R1); inputs broadcast on trailing axes."""
+        return junction.reduced_fields(self.devices_at(read_current_a), index, input_current_a,
+                                       self.bias_field_oe, self.bias_field_angle_deg)
 
     def static_response(self, index: np.ndarray, input_current_a: np.ndarray, read_current_a: float):
         """Exact static response of devices ``index`` at inputs (``(n, m)``, A).
 
         Returns ``(forced, voltage_v, dvoltage_dinput_v_per_a)``: ``forced`` is
         (n, m) (see :class:`.macrospin.Equilibrium`); the others are
-        ``(2, n, m)``, one per branch.
+        ``(2, n, m)``, one per branch (:func:`.junction.static_response`).
         """
-        d = self.devices
-        index = np.asarray(index, int)
-        current = np.asarray(input_current_a, float)
-        h_x, h_y = self.reduced_fields(index, current)
-        col = (slice(None), None)
-        eq = macrospin.equilibrium(h_x, h_y, d.stability_factor[index][col], self.environment.escape_log_ratio)
-        phi_p = np.deg2rad(d.reference_angle_deg[index])[col]
-        cos_ref = np.cos(phi_p) * eq.mean_cos_by_branch + np.sin(phi_p) * eq.mean_sin_by_branch
-        dcos_dhy = np.cos(phi_p) * eq.dcos_dhy_by_branch + np.sin(phi_p) * eq.dsin_dhy_by_branch
-        dhy_dinput = (d.field_line_oe_per_ma[index] * 1e3 / d.anisotropy_field_oe[index])[col]
-        voltage, dv_dcos = transport.read_voltage_v(
-            cos_ref, read_current_a, d.resistance_p_ohm[index][col], d.tmr0[index][col], d.tmr_half_bias_v[index][col]
-        )
-        slope = dv_dcos * dcos_dhy * dhy_dinput
-        forced = eq.forced
-        dead_kind = d.dead_kind[index][col]
-        if np.any(dead_kind):
-            dead_r = np.where(dead_kind == SHORT, self.environment.short_resistance_ohm, self.environment.open_resistance_ohm)
-            voltage = np.where(dead_kind != 0, read_current_a * dead_r, voltage)
-            slope = np.where(dead_kind != 0, 0.0, slope)
-            forced = np.where(dead_kind != 0, 0, forced).astype(np.int8)
-        return forced, voltage, slope
+        env = self.environment
+        return junction.static_response(
+            self.devices_at(read_current_a), index, input_current_a, read_current_a, self.bias_field_oe,
+            self.bias_field_angle_deg, env.escape_log_ratio, env.short_resistance_ohm, env.open_resistance_ohm)
 
     def cycle_response(self, static, index: np.ndarray, input_current_a: np.ndarray, amplitude_a: float):
         """Steady-state modulated response for each starting branch.

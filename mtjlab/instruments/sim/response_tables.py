@@ -8,7 +8,8 @@ centred-difference slopes for the rest). The modulated (lock-in) response is
 tabulated the same way per modulation amplitude. The forced branch is taken at
 the nearest node, so switching fields are resolved to half the grid spacing.
 Tables are rebuilt whenever the bias field, its angle, the read current, the
-modulation amplitude or the device parameters change.
+modulation amplitude or the device parameters change (the chip's temperature
+and drift included, at the resolutions of :mod:`.thermal`).
 """
 
 from __future__ import annotations
@@ -180,8 +181,9 @@ class ResponseTables:
         # current arithmetic (20.000000012 Oe, then 20.000000011 Oe), and the coil decays
         # back to zero through the same fields every time: keyed exactly, every return
         # rebuilt the tables (0.25 s each).
-        return (bias_field_key(chip.bias_field_oe), chip.bias_field_angle_deg, id(chip.devices)) + tuple(
-            float(e) for e in extra)
+        # extra[0] is the read current: the junctions' parameters depend on it (Joule heating).
+        return (bias_field_key(chip.bias_field_oe), chip.bias_field_angle_deg,
+                chip.parameters_key(extra[0] if extra else 0.0)) + tuple(float(e) for e in extra)
 
     def _static_tables(self, read_current_a: float) -> tuple[_Table, _Table, _Table]:
         """(voltage with exact slopes, slope, forced branch) on the padded grid."""

@@ -13,7 +13,7 @@ def test_snapshot_has_identities_settings_calibration_and_limits(bench):
     bench.set_modulation(2e-4)
     snap = bench.snapshot()
     json.dumps(snap)  # plain data, ready for a file header
-    assert snap["bench"] == "sim-bench"
+    assert snap["bench"] == "typical"
     assert "MODEL 2400" in snap["instruments"]["read_source"]["identity"]
     assert snap["instruments"]["switch"]["model"] == "Keithley707B"
     settings = snap["settings"]
