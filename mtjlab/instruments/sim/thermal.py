@@ -24,8 +24,9 @@ Lab time is the bench's clock: virtual on the simulated bench, so a
 calibration made at the start of a long run is stale by its end exactly as on a
 real bench. The effective parameters are recomputed only when the temperature
 or the offset has moved by :data:`TEMPERATURE_RESOLUTION_K` or
-:data:`OFFSET_RESOLUTION_OE` (a change far below the chip's noise), so response
-tables are rebuilt a bounded number of times.
+:data:`OFFSET_RESOLUTION_OE`: a drift is followed as a staircase of such steps,
+so response tables (half a second each for a 4 x 4 chip) are rebuilt a bounded
+number of times, about 50 per kelvin and 100 per oersted of drift.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ import numpy as np
 
 from .parameters import DeviceParameters
 
-#: Temperatures closer than this (K) share effective parameters: Hk then moves by < 1e-5 relative.
-TEMPERATURE_RESOLUTION_K = 0.01
-#: Offset fields closer than this (Oe) share effective parameters (a thirtieth of the gaussmeter's noise).
-OFFSET_RESOLUTION_OE = 1e-3
+#: Temperatures closer than this (K) share effective parameters: Hk and TMR then differ by < 1e-4 relative.
+TEMPERATURE_RESOLUTION_K = 0.02
+#: Offset fields closer than this (Oe) share effective parameters: the gaussmeter's own noise.
+OFFSET_RESOLUTION_OE = 0.01
 _KEPT = 16
 
 
