@@ -33,7 +33,8 @@ def add_train_parser(sub: Any) -> None:
         "5-fold cross-validation on the packaged simulated bench.")
     train.add_argument("--config", type=Path, metavar="FILE", help="training YAML file (kind: training)")
     train.add_argument("--bench", metavar="FILE|model",
-                       help="bench file, packaged bench name, 'model' (physics model, no instruments) "
+                       help="bench file, chip preset (ideal, typical, harsh, drifting), 'model' (physics "
+                       "model of the default chip, no instruments; 'model:harsh' for another chip) "
                        "or recorded sweep CSV files (comma-separated) to replay")
     train.add_argument("--dataset", metavar="NAME", help="iris, digits, mnist or csv")
     train.add_argument("--method", metavar="NAME", help=f"gradient method: {METHOD_NAMES}")
@@ -168,6 +169,15 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _activation_label(name: str | None) -> str:
+    """"tanh", "sigmoid", "bump", "gaussian" or "per-layer" from summary.json's nominal_activation."""
+    if not name:
+        return "tanh"
+    if "layer " in name:
+        return "per-layer"
+    return name.split(" (")[0].replace("datasheet ", "")
+
+
 def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     """The one-screen result: accuracy per fold and mean beside the baseline, and the costs."""
     arch = "-".join(str(n) for n in summary["architecture"])
@@ -175,11 +185,13 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     out.write(f"{summary['dataset']}: {summary['method']} gradients, network {arch}, "
               f"{summary['folds']} fold{'s' if summary['folds'] != 1 else ''} x {summary['epochs']} epochs, "
               f"on {bench}\n\n")
-    out.write(f"  {'fold':>6}  {'MTJ network':>12}  {'software tanh':>14}\n")
+    baseline = "software " + _activation_label(summary.get("nominal_activation"))
+    extra = max(0, len(baseline) - 14)
+    out.write(f"  {'fold':>6}  {'MTJ network':>12}  {baseline:>14}\n")
     for n, (acc, base) in enumerate(zip(summary["fold_accuracies"], summary["baseline_fold_accuracies"]), 1):
-        out.write(f"  {n:>6}  {100 * acc:>10.1f} %  {100 * base:>12.1f} %\n")
+        out.write(f"  {n:>6}  {100 * acc:>10.1f} %  {100 * base:>{12 + extra}.1f} %\n")
     out.write(f"  {'mean':>6}  {100 * summary['accuracy_mean']:>5.1f} ± {100 * summary['accuracy_std']:<4.1f}%"
-              f"  {100 * summary['baseline_accuracy_mean']:>7.1f} ± {100 * summary['baseline_accuracy_std']:<4.1f}%\n\n")
+              f"  {100 * summary['baseline_accuracy_mean']:>{7 + extra}.1f} ± {100 * summary['baseline_accuracy_std']:<4.1f}%\n\n")
     cosine = summary["grad_cosine_median"]
     agreement = f"{cosine:.6f}" if cosine is not None else "n/a (no exact gradient for this array or method)"
     rows = [
@@ -188,6 +200,7 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
         ("estimated lab time", format_duration(summary["lab_time_s"])),
         ("wall time", format_duration(summary["wall_time_s"])),
         ("neurons", summary["mapping"]),
+        ("nominal activation", summary.get("nominal_activation", "tanh (no datasheet)")),
         ("run directory", summary["run_dir"]),
     ]
     for label, value in rows:

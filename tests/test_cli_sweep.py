@@ -190,7 +190,7 @@ def test_a_sweep_failing_before_its_first_point_leaves_nothing_and_names_cause_a
     (["rh", "--read-current-a", "0"], "--read-current-a 0: must be a positive number"),
     (["survey", "--read-current-a", "0"], "--read-current-a 0: must be a positive number"),
     (["iv", "--read-current-max-a", "0"], "--read-current-max-a 0: must be a positive number"),
-    (["rh", "--device-id", "r9c9"], "--device-id r9c9: not on the chip of bench 'sim-bench'"),
+    (["rh", "--device-id", "r9c9"], "--device-id r9c9: not on the chip of bench 'typical'"),
     (["activation", "--bias-fields-oe", "20, x"], "--bias-fields-oe: bias fields: 'x' is not a number"),
     (["activation", "--bias-fields-oe", "20 500"], "--bias-fields-oe 500: refused: field 500 Oe"),
     (["calibrate", "--input-max-a", "0.0199"], "--input-max-a 0.0199: refused: input current plus modulation"),

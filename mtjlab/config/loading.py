@@ -360,15 +360,27 @@ def load_default_bench() -> BenchConfig:
     return load_bench(default_path(DEFAULT_BENCH))
 
 
+#: ``model:<bench>``: the physics model of that bench file's (or preset's) chip, no instruments.
+MODEL_PREFIX = "model:"
+
+
+def is_model_bench(ref: str) -> bool:
+    """Whether a training file's ``bench`` names the physics model (``model`` or ``model:<bench>``)."""
+    return ref == "model" or ref.startswith(MODEL_PREFIX)
+
+
 def resolve_bench_path(ref: str, relative_to: PathLike | None = None,
                        source: str = "<training>") -> Path | None:
-    """Where a training file's ``bench`` points: ``None`` for ``"model"``, else a file.
+    """Where a training file's ``bench`` points: ``None`` for ``"model"``, else a file (for
+    ``model:<bench>``, the file whose chip the model simulates).
 
     An existing file (relative paths taken from ``relative_to``, usually the training
     file's folder) wins over a packaged default of the same name.
     """
     if ref == "model":
         return None
+    if ref.startswith(MODEL_PREFIX):
+        ref = ref[len(MODEL_PREFIX):]
     candidate = Path(ref).expanduser()
     if not candidate.is_absolute() and relative_to is not None:
         candidate = Path(relative_to) / candidate

@@ -29,6 +29,19 @@ class OptimiserConfig(BaseModel):
         "constant", description="Learning-rate schedule over the epochs.")
 
 
+class LayerConfig(BaseModel):
+    """The physical setting of one hidden layer's devices (docs/training.md, "Per-layer settings")."""
+
+    model_config = STRICT
+    bias_field_oe: Float | None = Field(
+        None, ge=-100_000, le=100_000, description="Coil bias field (Oe) while this layer's devices are measured; "
+        "null: the bench's measurement.bias_field_oe. The coil is one: the trainer switches it between layers "
+        "that differ, and the bench's field limit applies.")
+    device_kind: Literal["single", "double"] = Field(
+        "single", description="Which junctions serve this layer: single (one reference layer, sigmoid-like "
+        "response) or double (two reference layers, bell/bump-shaped response).")
+
+
 class TrainingConfig(BaseModel):
     """A whole training file (``kind: training``)."""
 
@@ -63,10 +76,17 @@ class TrainingConfig(BaseModel):
     train_samples: Int | None = Field(
         None, ge=1, le=1_000_000_000, description="Instead of k-fold: the first N samples train, the rest validate "
         "(a fixed split, e.g. MNIST's).")
+    layers: list[LayerConfig] | None = Field(
+        None, description="Per hidden layer (one entry each, in order): its bias field (Oe) and device kind; "
+        "null: every layer at the bench's bias field on single junctions.")
+    recalibrate_every: Int | None = Field(
+        None, ge=1, le=100_000, description="Re-run the devices' calibration every this many epochs (within a "
+        "fold, after the epoch); null: calibrate once, at the start.")
     log_measurements: bool = Field(True, description="Keep every step's inputs, outputs and derivatives "
                                    "in the run's measurements/ folder.")
-    bench: str = Field("sim-bench.yaml", description="Packaged bench name, a bench file path, "
-                       "or 'model' (physics model directly, no instruments).")
+    bench: str = Field("typical.yaml", description="Packaged bench name, a bench file path, "
+                       "or 'model' (physics model directly, no instruments; 'model:<bench>' for the chip "
+                       "of another bench file or preset).")
 
     @field_validator("bench")
     @classmethod
@@ -84,4 +104,8 @@ class TrainingConfig(BaseModel):
                  str(self.dataset_path))
         if self.label_column is not None and self.dataset != "csv":
             fail(("label_column",), "only used with dataset csv", self.label_column)
+        if self.layers is not None and len(self.layers) != len(self.hidden):
+            fail(("layers",), f"has {len(self.layers)} entries but hidden has {len(self.hidden)} "
+                 f"layer{'s' if len(self.hidden) > 1 else ''} "
+                 f"{list(self.hidden)}; give one entry per hidden layer")
         return self

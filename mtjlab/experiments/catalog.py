@@ -42,8 +42,25 @@ def _activation_summary(data: pd.DataFrame, procedure) -> list[str]:
                                         ", an output span needs 2"))
             continue
         lines.append(f"bias {field_oe:g} Oe: output span {1e3 * np.ptp(output):.2f} mV, "
-                     f"peak |dV/dI| {derivative.max():.3g} V/A ({len(sweep)} points)")
+                     f"peak |dV/dI| {derivative.max():.3g} V/A, {_shape(sweep)} ({len(sweep)} points)")
     return lines
+
+
+def _shape(sweep: pd.DataFrame) -> str:
+    """The response's shape as the calibration would see it: a sigmoid, a bump (where), or why neither."""
+    from .calibration import CalibrationShapeError, classify_sweep
+
+    ordered = sweep.sort_values("Input current (A)")
+    x = ordered["Input current (A)"].to_numpy(float)
+    v = ordered["Output voltage (V)"].to_numpy(float)
+    try:
+        shape, k = classify_sweep(x, v)
+    except CalibrationShapeError as exc:
+        reason = exc.one_line().split(": ", 1)[-1].split(";")[0]
+        return f"neither sigmoid nor bump ({reason})"
+    if shape == "bump":
+        return f"bump ({'peak' if v[k] > (v[0] + v[-1]) / 2 else 'dip'} at {1e3 * x[k]:.2g} mA)"
+    return "sigmoid"
 
 
 def _derivative_summary(data: pd.DataFrame, procedure) -> list[str]:

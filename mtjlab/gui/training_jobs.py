@@ -21,7 +21,7 @@ import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from .. import foreground
-from ..config import TrainingConfig
+from ..config import TrainingConfig, is_model_bench
 from ..errors import MtjlabError
 from ..training.trainer import Trainer, TrainingEvent, TrainingStopped
 from .bench_worker import Job
@@ -102,8 +102,8 @@ class TrainingJob(Job):
 
         config = self.config if self.config is not None else load_training(self.resume_dir / "config.yaml")
         # a 'model' config never touches instruments, whatever the worker holds; any other needs a real bench
-        use = None if config.bench == "model" else bench
-        if config.bench != "model" and bench is None:
+        use = None if is_model_bench(config.bench) else bench
+        if not is_model_bench(config.bench) and bench is None:
             raise MtjlabError(f"this run trains on {config.bench}: connect a bench first (the worker holds "
                               "the model, no instruments), or choose 'model' in 'runs on'")
         try:

@@ -54,10 +54,10 @@ class RunView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = pg.PlotWidget(title="loss (dashed: software tanh)")
+        self.loss_plot = pg.PlotWidget(title="loss (dashed: software baseline)")
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_plot.setLabel("left", "cross-entropy (nats)")
-        self.accuracy_plot = pg.PlotWidget(title="validation accuracy (dashed: tanh)")
+        self.accuracy_plot = pg.PlotWidget(title="validation accuracy (dashed: software baseline)")
         self.accuracy_plot.setLabel("bottom", "epoch")
         self.accuracy_plot.setLabel("left", "accuracy (%)")
         self.activation_plots = pg.GraphicsLayoutWidget()

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 from .records import atomic_write_bytes
 
 
-def learning_curves(history: Sequence[dict[str, Any]], path: Path, method: str) -> None:
+def learning_curves(history: Sequence[dict[str, Any]], path: Path, method: str, baseline: str = "tanh") -> None:
     """Loss and validation accuracy per epoch for every fold: device network (solid) and
-    software baseline (dashed); written atomically as PNG."""
+    software baseline (dashed; ``baseline`` names its activation); written atomically as PNG."""
     import io
 
     import matplotlib
@@ -30,7 +30,7 @@ def learning_curves(history: Sequence[dict[str, Any]], path: Path, method: str) 
         ax_acc.plot(epochs, [100 * r["baseline_val_accuracy"] for r in rows], color=colour, ls="--", lw=0.8)
     ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy, nats)", title=f"{method}: loss")
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)",
-               title="validation accuracy (dashed: software tanh baseline)")
+               title=f"validation accuracy (dashed: software {baseline} baseline)")
     ax_loss.legend(fontsize="small")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)

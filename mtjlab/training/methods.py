@@ -15,25 +15,29 @@ validation pass, is a DC reading of the source-meter (no lock-in settling):
 - ``model``: output measured; dV/dI from each device's own model, a cubic
   Hermite spline through its calibration sweep (values and lock-in slopes):
   1 measurement per neuron and sample.
-- ``nominal``: output measured; the derivative of the ideal activation,
-  tanh'(z) = 1 - tanh(z)^2, ignoring each device's own response.
+- ``nominal``: output measured; the derivative of the layer's nominal
+  activation (:mod:`.activations`: the calibrated curve of the datasheet's
+  average device at the layer's setting; tanh'(z) = 1 - tanh(z)^2 where the
+  array has no datasheet), ignoring each device's own response.
 - ``perturbation``: SPSA on the hidden weights: the loss measured at theta +/- c Delta
   (Delta random signs), g = (L+ - L-) / 2c * Delta; the output layer by backprop
   on the measured activations; 3 forward passes per step.
-- ``offline``: trained in software on the nominal (tanh) network, then deployed on
-  the devices and evaluated there; measurements only for that evaluation.
+- ``offline``: trained in software on the nominal network (the nominal
+  activations; tanh without a datasheet), then deployed on the devices and
+  evaluated there; measurements only for that evaluation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline
 
 from ..errors import ConfigError
-from .network import ForwardPass, Network, tanh_activation
+from .activations import NominalActivations
+from .network import ForwardPass, Network
 from .neurons import CalibrationSweep, DeviceNeurons
 
 METHODS = ("analog", "numeric", "model", "nominal", "perturbation", "offline")
@@ -55,8 +59,14 @@ class GradientMethod:
     #: Does training touch the devices (False only for ``offline``)?
     trains_on_devices = True
 
-    def __init__(self, neurons: DeviceNeurons) -> None:
+    def __init__(self, neurons: DeviceNeurons, nominal: NominalActivations | None = None) -> None:
         self.neurons = neurons
+        self.nominal = nominal if nominal is not None else NominalActivations.tanh(len(neurons.map.layers))
+        #: the software network's activation (baseline, offline): the nominal one
+        self.software_activation = self.nominal.software
+
+    def recalibrated(self, layer_sweeps: Sequence[CalibrationSweep]) -> None:
+        """The devices were calibrated again (``layer_sweeps[n]``: layer n's new sweep); by default nothing to do."""
 
     # the hidden-layer activation of a forward pass; overridden for other derivatives
     def activation(self, layer: int, z: np.ndarray):
@@ -86,8 +96,8 @@ class NumericMethod(GradientMethod):
 
     name = "numeric"
 
-    def __init__(self, neurons: DeviceNeurons, step_a: float) -> None:
-        super().__init__(neurons)
+    def __init__(self, neurons: DeviceNeurons, step_a: float, nominal: NominalActivations | None = None) -> None:
+        super().__init__(neurons, nominal)
         self.step_a = float(step_a)
 
     def activation(self, layer: int, z: np.ndarray):
@@ -99,37 +109,47 @@ class NumericMethod(GradientMethod):
 
 
 class ModelMethod(GradientMethod):
-    """Derivatives from each device's spline through its calibration sweep."""
+    """Derivatives from each device's spline through its calibration sweep (at its layer's setting)."""
 
     name = "model"
 
-    def __init__(self, neurons: DeviceNeurons, sweep: CalibrationSweep) -> None:
-        super().__init__(neurons)
-        self._slopes: dict[str, Any] = {}
-        for j, device in enumerate(sweep.devices):
-            if device in sweep.dead:
-                continue
-            order = np.argsort(sweep.input_a[j])
-            spline = CubicHermiteSpline(sweep.input_a[j][order], sweep.output_v[j][order],
-                                        sweep.derivative_v_per_a[j][order])
-            self._slopes[device] = spline.derivative()
+    def __init__(self, neurons: DeviceNeurons, sweep: CalibrationSweep | Sequence[CalibrationSweep],
+                 nominal: NominalActivations | None = None) -> None:
+        super().__init__(neurons, nominal)
+        self._slopes: list[dict[str, Any]] = [{} for _ in neurons.map.layers]
+        self.recalibrated([sweep] * len(neurons.map.layers) if isinstance(sweep, CalibrationSweep) else sweep)
+
+    def recalibrated(self, layer_sweeps: Sequence[CalibrationSweep]) -> None:
+        """(Re)build the splines of the devices in each layer's sweep."""
+        built: dict[int, dict[str, Any]] = {}
+        for n, sweep in enumerate(layer_sweeps):
+            if id(sweep) not in built:
+                built[id(sweep)] = {}
+                for j, device in enumerate(sweep.devices):
+                    if device in sweep.dead:
+                        continue
+                    order = np.argsort(sweep.input_a[j])
+                    spline = CubicHermiteSpline(sweep.input_a[j][order], sweep.output_v[j][order],
+                                                sweep.derivative_v_per_a[j][order])
+                    built[id(sweep)][device] = spline.derivative()
+            self._slopes[n].update(built[id(sweep)])
 
     def activation(self, layer: int, z: np.ndarray):
         result = self.neurons.measure(layer, z, derivative=False)
         devices = self.neurons.map.layers[layer]
-        slope = np.array([self._slopes[d](result.input_current_a[j]) for j, d in enumerate(devices)])
+        slope = np.array([self._slopes[layer][d](result.input_current_a[j]) for j, d in enumerate(devices)])
         reading = self.neurons.read(layer, z, slope, result=result)
         return reading.activation, reading.derivative, reading.exact_derivative
 
 
 class NominalMethod(GradientMethod):
-    """Measured outputs, ideal derivatives tanh'(z) inside the pre-activation limit."""
+    """Measured outputs, the nominal activation's derivative inside the pre-activation limit."""
 
     name = "nominal"
 
     def activation(self, layer: int, z: np.ndarray):
         reading = self.neurons.read(layer, z, derivative=False)
-        ideal = (1.0 - np.tanh(z) ** 2) * (np.abs(z) < self.neurons.limit)
+        ideal = self.nominal.derivative(layer, z, self.neurons.limit)
         return reading.activation, ideal, reading.exact_derivative
 
 
@@ -138,8 +158,8 @@ class PerturbationMethod(GradientMethod):
 
     name = "perturbation"
 
-    def __init__(self, neurons: DeviceNeurons, size: float) -> None:
-        super().__init__(neurons)
+    def __init__(self, neurons: DeviceNeurons, size: float, nominal: NominalActivations | None = None) -> None:
+        super().__init__(neurons, nominal)
         self.size = float(size)
 
     def step(self, network: Network, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> Step:
@@ -166,26 +186,29 @@ class OfflineMethod(GradientMethod):
     trains_on_devices = False
 
     def step(self, network: Network, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> Step:
-        forward = network.forward(x, tanh_activation)
+        forward = network.forward(x, self.software_activation)
         return Step(network.backward(forward, y), None, forward)
 
     def evaluate(self, network: Network, x: np.ndarray, final: bool = False) -> ForwardPass:
-        return super().evaluate(network, x) if final else network.forward(x, tanh_activation)
+        return super().evaluate(network, x) if final else network.forward(x, self.software_activation)
 
 
-def make_method(name: str, neurons: DeviceNeurons, sweep: CalibrationSweep, *, step_a: float,
-                perturbation_size: float) -> GradientMethod:
-    """The gradient method called ``name``; ConfigError (one line) for an unknown name."""
+def make_method(name: str, neurons: DeviceNeurons, sweep: CalibrationSweep | Sequence[CalibrationSweep], *,
+                step_a: float, perturbation_size: float, nominal: NominalActivations | None = None) -> GradientMethod:
+    """The gradient method called ``name``; ConfigError (one line) for an unknown name.
+
+    ``sweep``: the calibration sweep (or each hidden layer's, at its setting); ``nominal``:
+    each layer's nominal activation (default tanh for every layer)."""
     if name == "analog":
-        return AnalogMethod(neurons)
+        return AnalogMethod(neurons, nominal)
     if name == "numeric":
-        return NumericMethod(neurons, step_a)
+        return NumericMethod(neurons, step_a, nominal)
     if name == "model":
-        return ModelMethod(neurons, sweep)
+        return ModelMethod(neurons, sweep, nominal)
     if name == "nominal":
-        return NominalMethod(neurons)
+        return NominalMethod(neurons, nominal)
     if name == "perturbation":
-        return PerturbationMethod(neurons, perturbation_size)
+        return PerturbationMethod(neurons, perturbation_size, nominal)
     if name == "offline":
-        return OfflineMethod(neurons)
+        return OfflineMethod(neurons, nominal)
     raise ConfigError(f"unknown gradient method {name!r} (choose {', '.join(METHODS)})")

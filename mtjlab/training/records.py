@@ -5,7 +5,9 @@ Layout (every write atomic: a temporary file renamed into place)::
     config.yaml          the full resolved training configuration
     bench.yaml           the bench snapshot (instrument identities, settings, limits)
     calibration.yaml     each device's calibration (gain, offset) and the dead devices
-    calibration.npz      the calibration sweep it was fitted to
+    calibration.npz      the calibration sweep it was fitted to (calibration-2.* for a second layer setting)
+    calibrations/        fold<F>-epoch<EEE>.npz: the sweeps of each recalibration (recalibrate_every)
+    recalibrations.csv   one row per device and recalibration
     metrics.csv          one row per epoch and fold
     checkpoints/         fold<F>-epoch<EEE>.npz: weights, optimiser, random state (no pickle)
     measurements/        fold<F>-epoch<EEE>.npz: inputs, outputs, derivatives per step
@@ -263,31 +265,13 @@ class RunRecord:
                 raise DataFileError(f"{metrics}: damaged (its first line is not the metrics header); it is "
                                     "rebuilt from the checkpoints: move it away to resume")
 
-    def calibration_sweep(self) -> dict[str, np.ndarray]:
-        """calibration.npz, checked: every key, shape and value the resumed run needs."""
-        path = self.directory / "calibration.npz"
+    def calibration_sweep(self, name: str = "calibration.npz") -> dict[str, np.ndarray]:
+        """calibration.npz (or another setting's ``name``), checked: every key, shape and value the resumed run needs."""
+        path = self.directory / name
         if not path.exists():
             raise DataFileError(f"{path}: missing; the run record is incomplete and cannot be resumed")
         saved = load_npz(path)
-        missing = [k for k in CALIBRATION_KEYS if k not in saved]
-        if missing:
-            raise DataFileError(f"{path}: damaged (no {missing[0]!r} array)")
-        devices, dead, inputs = saved["devices"], saved["dead"], saved["input_a"]
-        if devices.ndim != 1 or devices.dtype.kind != "U" or dead.ndim != 1 or dead.dtype.kind != "U":
-            raise DataFileError(f"{path}: damaged ('devices' and 'dead' must be lists of device ids)")
-        for key in ("input_a", "output_v", "derivative_v_per_a"):
-            values = saved[key]
-            if values.dtype.kind != "f" or values.ndim != 2 or values.shape != (devices.size, inputs.shape[-1]):
-                raise DataFileError(f"{path}: damaged ({key!r} must be numbers, one row of inputs per device)")
-        if inputs.shape[1] < 3:
-            raise DataFileError(f"{path}: damaged (fewer than 3 inputs per device)")
-        live = ~np.isin(devices, dead)  # a dead device's readings are NaN by design
-        for key in ("input_a", "output_v", "derivative_v_per_a"):
-            values = saved[key] if key == "input_a" else saved[key][live]
-            _refuse_non_finite(values, str(path), key)
-        time_s = saved["instrument_time_s"]
-        if time_s.shape != () or time_s.dtype.kind not in "fiu" or not 0 <= float(time_s) < math.inf:
-            raise DataFileError(f"{path}: damaged ('instrument_time_s' must be one finite time >= 0)")
+        check_sweep(saved, path)
         return saved
 
     def save_measurements(self, fold: int, epoch: int, log: list[dict[str, np.ndarray]]) -> None:
@@ -304,6 +288,35 @@ class RunRecord:
                 [np.full(e["input_a"].shape[1], int(e["step"]), np.int32) for e in entries])
         if arrays:
             atomic_savez(self.directory / "measurements" / f"fold{fold}-epoch{epoch:03d}.npz", arrays)
+
+
+def check_sweep(saved: dict[str, np.ndarray], path: Path) -> None:
+    """Refuse (one line naming ``path``) a calibration sweep's arrays that miss a key, have the wrong
+    shape or hold a non-finite reading of a live device."""
+    missing = [k for k in CALIBRATION_KEYS if k not in saved]
+    if missing:
+        raise DataFileError(f"{path}: damaged (no {missing[0]!r} array)")
+    devices, dead, inputs = saved["devices"], saved["dead"], saved["input_a"]
+    if devices.ndim != 1 or devices.dtype.kind != "U" or dead.ndim != 1 or dead.dtype.kind != "U":
+        raise DataFileError(f"{path}: damaged ('devices' and 'dead' must be lists of device ids)")
+    for key in ("input_a", "output_v", "derivative_v_per_a"):
+        values = saved[key]
+        if values.dtype.kind != "f" or values.ndim != 2 or values.shape != (devices.size, inputs.shape[-1]):
+            raise DataFileError(f"{path}: damaged ({key!r} must be numbers, one row of inputs per device)")
+    if inputs.shape[1] < 3:
+        raise DataFileError(f"{path}: damaged (fewer than 3 inputs per device)")
+    live = ~np.isin(devices, dead)  # a dead device's readings are NaN by design
+    for key in ("input_a", "output_v", "derivative_v_per_a"):
+        values = saved[key] if key == "input_a" else saved[key][live]
+        _refuse_non_finite(values, str(path), key)
+    time_s = saved["instrument_time_s"]
+    if time_s.shape != () or time_s.dtype.kind not in "fiu" or not 0 <= float(time_s) < math.inf:
+        raise DataFileError(f"{path}: damaged ('instrument_time_s' must be one finite time >= 0)")
+    for key, kind in (("bias_field_oe", "f"), ("device_kind", "U")):  # a setting's, where saved
+        if key in saved and (saved[key].shape != () or saved[key].dtype.kind != kind):
+            raise DataFileError(f"{path}: damaged ({key!r} must be one {'number' if kind == 'f' else 'text'})")
+    if "device_kind" in saved and str(saved["device_kind"]) not in ("single", "double"):
+        raise DataFileError(f"{path}: damaged ('device_kind' must be single or double)")
 
 
 def _read_yaml(path: Path) -> Any:

@@ -24,14 +24,16 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..config import TrainingConfig, load_bench, load_default_bench, resolve_bench_path
+from ..config import TrainingConfig, is_model_bench, load_bench, load_default_bench, resolve_bench_path
 from ..errors import ConfigError, DataFileError, MtjlabError, StopRequested
-from ..experiments.calibration import write_calibration
 from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
 from .methods import make_method
-from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally, calibrate, map_neurons, require_live
+from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally
 from .optimisers import make_optimiser
+from .recalibration import Recalibrator, count_recalibrations
 from .records import RunRecord, from_json_array, new_run_dir
+from .settings import (LayerSetting, build_map, calibrate_settings, check_shapes, layer_index, layer_settings,
+                       match_sweeps, nominal_activations, read_sweeps, write_sweeps)
 from .trainer import Trainer, TrainingEvent, TrainingStopped
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ def resolved(config: TrainingConfig, relative_to: Path | None) -> TrainingConfig
     changes: dict[str, Any] = {}
     bench_path = resolve_bench_path(config.bench, relative_to) if not _is_replay(config.bench) else None
     if bench_path is not None:
-        changes["bench"] = str(bench_path.resolve())
+        prefix = "model:" if is_model_bench(config.bench) else ""
+        changes["bench"] = prefix + str(bench_path.resolve())
     elif _is_replay(config.bench):
         changes["bench"] = ",".join(str(_resolve(p.strip(), relative_to)) for p in config.bench.split(","))
     if config.dataset_path is not None:
@@ -76,16 +79,17 @@ def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any,
     no instruments). It is prepared (bias field, modulation) but neither opened
     nor shut down here: its owner makes it safe.
     """
-    if bench is not None and config.bench != "model" and not _is_replay(config.bench):
+    if bench is not None and not is_model_bench(config.bench) and not _is_replay(config.bench):
         from ..instruments.bench_array import BenchNeuronArray
 
         array = BenchNeuronArray(bench)
         array.prepare()
         yield array, bench.snapshot()
-    elif config.bench == "model":
+    elif is_model_bench(config.bench):
         from ..instruments.model_array import ModelNeuronArray
 
-        bench = load_default_bench()
+        chip_of = config.bench.partition(":")[2]  # model:<bench file>: that bench's chip
+        bench = load_bench(chip_of) if chip_of else load_default_bench()
         yield ModelNeuronArray.from_bench(bench), {
             "bench": "model", "chip_of": bench.name, "measurement": bench.measurement.model_dump(),
             "limits": bench.limits.model_dump()}
@@ -130,20 +134,23 @@ def run_training(config: TrainingConfig, *, config_dir: Path | None = None, out:
     with open_array(config, bench) as (array, snapshot):
         stop = _share_stop(array, stop)
         tally = MeasurementTally()
+        settings = layer_settings(config, array)
         try:
-            sweep = calibrate(array)
+            sweeps = calibrate_settings(array, settings, tally)
         except StopRequested:
             raise TrainingStopped("stopped during the calibration, before the run directory was made; "
                                   "nothing to resume") from None
-        tally.measurements += int(sweep.output_v.size)
-        tally.lab_time_s += sweep.instrument_time_s
         snapshot = _after_preparation(array, snapshot)
-        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, None, stop)
+        trainer, neurons = _build(config, dataset, splits, array, sweeps, settings, tally, None, stop)
         record = RunRecord.create(out if out is not None else new_run_dir(config.name, runs_parent))
         trainer.record = record
+        if trainer.recalibrator is not None:
+            trainer.recalibrator.record = record
         record.write_yaml("config.yaml", config.model_dump(mode="json"))
         record.write_yaml("bench.yaml", _plain(snapshot))
-        _write_calibration(record, sweep, snapshot)
+        bias = float(snapshot.get("settings", {}).get("field_oe", snapshot.get("measurement", {}).get(
+            "bias_field_oe", 0.0)) or 0.0)
+        write_sweeps(record, sweeps, str(snapshot.get("bench", "")), bias, plain=config.layers is None)
         log.info("run directory %s; %s", record.directory, neurons.map.describe())
         return _train(trainer, config, dataset, neurons, record, started, None, on_event, on_trainer)
 
@@ -170,15 +177,22 @@ def resume_training(run_dir: Path, *, on_event: Callable[[TrainingEvent], None] 
     found = record.readable_checkpoint(_fits(config, dataset))
     if found is not None:
         _check_progress(config, splits, config_path, *found)
-    sweep = _saved_sweep(record)
+    saved = read_sweeps(record)
     started = time.perf_counter()
     with open_array(config, bench) as (array, _snapshot):
-        unknown = sorted(set(sweep.devices) - set(array.device_ids))
-        if unknown:
-            raise DataFileError(f"{record.directory / 'calibration.npz'}: device {unknown[0]!r} is not on "
-                                f"the run's bench ({config.bench})")
-        tally = MeasurementTally(int(sweep.output_v.size), sweep.instrument_time_s)
-        trainer, neurons = _build(config, dataset, splits, array, sweep, tally, record, _share_stop(array, stop))
+        for sweep in saved:
+            unknown = sorted(set(sweep.devices) - set(array.device_ids))
+            if unknown:
+                raise DataFileError(f"{record.directory / 'calibration.npz'}: device {unknown[0]!r} is not on "
+                                    f"the run's bench ({config.bench})")
+        settings = layer_settings(config, array)
+        sweeps = match_sweeps(record, saved, settings)
+        tally = MeasurementTally(sum(int(s.output_v.size) for s in sweeps), sum(s.instrument_time_s for s in sweeps))
+        trainer, neurons = _build(config, dataset, splits, array, sweeps, settings, tally, record,
+                                  _share_stop(array, stop))
+        if trainer.recalibrator is not None and found is not None:  # the calibration the checkpoint measured with
+            meta = from_json_array(found[1]["meta"])
+            trainer.recalibrator.resume(int(meta["fold"]), int(meta["epochs_done"]))
         return _train(trainer, config, dataset, neurons, record, started, found, on_event, on_trainer)
 
 
@@ -215,23 +229,6 @@ def _check_progress(config: TrainingConfig, splits: list[tuple[np.ndarray, np.nd
                           f"reached ({path.name}); set it back to resume")
 
 
-def _saved_sweep(record: RunRecord) -> CalibrationSweep:
-    """The calibration sweep of a run, refused in one line if it cannot calibrate every live device."""
-    saved = record.calibration_sweep()
-    path = record.directory / "calibration.npz"
-    sweep = CalibrationSweep(tuple(str(d) for d in saved["devices"]), saved["input_a"], saved["output_v"],
-                             saved["derivative_v_per_a"], tuple(str(d) for d in saved["dead"]),
-                             float(saved["instrument_time_s"]))
-    try:
-        with np.errstate(all="raise"):
-            fitted = sweep.fit()
-        if not all(np.isfinite(list(dataclasses.astuple(c))).all() for c in fitted.values()):
-            raise FloatingPointError("a calibration is not finite")
-    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
-        raise DataFileError(f"{path}: damaged (its sweep gives no calibration: {str(exc)[:80]})") from None
-    return sweep
-
-
 def _after_preparation(array: Any, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The bench's snapshot as the run measures (lock-in settings from the noise budget applied), with the plan."""
     bench = getattr(array, "bench", None)
@@ -253,18 +250,29 @@ def _share_stop(array: Any, stop: threading.Event | None) -> threading.Event:
 
 
 def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], array: Any,
-           sweep: CalibrationSweep, tally: MeasurementTally,
+           sweeps: list[CalibrationSweep], settings: list[LayerSetting], tally: MeasurementTally,
            record: RunRecord | None, stop: threading.Event | None = None) -> tuple[Trainer, DeviceNeurons]:
-    """Map neurons to the calibrated devices, check the safe range, pick the method: the trainer."""
-    calibrations = sweep.fit()
-    live = require_live(calibrations)
-    neuron_map = map_neurons(config.hidden, live, config.max_neurons_per_device)
-    neurons = DeviceNeurons(array, neuron_map, calibrations, config.pre_activation_limit, tally,
-                            log_measurements=config.log_measurements)
-    neurons.check_range(config.finite_difference_step_a if config.method == "numeric" else 0.0)
-    method = make_method(config.method, neurons, sweep, step_a=config.finite_difference_step_a,
-                         perturbation_size=config.perturbation_size)
-    return Trainer(config, dataset, splits, method, record, array, stop), neurons
+    """Map each layer's neurons to live devices of its kind calibrated at its setting, check their shapes
+    against the layer's nominal activation and the safe range, pick the method: the trainer."""
+    fitted = [sweep.fit() for sweep in sweeps]
+    index = layer_index(settings)
+    neuron_map = build_map(config, settings, fitted)
+    layer_calibrations = [fitted[k] for k in index]
+    nominal = nominal_activations(array, settings, config.pre_activation_limit)
+    check_shapes(neuron_map, layer_calibrations, nominal, settings)
+    neurons = DeviceNeurons(array, neuron_map, layer_calibrations if len(sweeps) > 1 else fitted[0],
+                            config.pre_activation_limit, tally, log_measurements=config.log_measurements,
+                            layer_fields_oe=[s.bias_field_oe for s in settings])
+    margin_a = config.finite_difference_step_a if config.method == "numeric" else 0.0
+    neurons.check_range(margin_a)
+    method = make_method(config.method, neurons, [sweeps[k] for k in index], step_a=config.finite_difference_step_a,
+                         perturbation_size=config.perturbation_size, nominal=nominal)
+    trainer = Trainer(config, dataset, splits, method, record, array, stop)
+    trainer.settings = settings
+    if config.recalibrate_every is not None:
+        trainer.recalibrator = Recalibrator(config.recalibrate_every, neurons, method, settings, sweeps, nominal,
+                                            record, margin_a)
+    return trainer, neurons
 
 
 def _train(trainer: Trainer, config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons,
@@ -292,7 +300,8 @@ def _train(trainer: Trainer, config: TrainingConfig, dataset: Dataset, neurons: 
     record.write_json("summary.json", summary)
     from .figures import learning_curves
 
-    learning_curves(trainer.progress.history, record.directory / "learning_curves.png", config.method)
+    learning_curves(trainer.progress.history, record.directory / "learning_curves.png", config.method,
+                    trainer.method.nominal.label())
     return RunResult(record.directory, summary)
 
 
@@ -322,6 +331,13 @@ def summarise(config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons, 
         "neurons": [list(layer) for layer in neurons.map.layers],
         "neurons_per_device": neurons.map.neurons_per_device,
         "mapping": neurons.map.describe(),
+        "nominal_activation": trainer.method.nominal.describe(),
+        "layers": [{"hidden_layer": n + 1, "bias_field_oe": s.bias_field_oe, "device_kind": s.device_kind,
+                    "activation_shape": trainer.method.nominal.layers[n].shape,
+                    "nominal_activation": trainer.method.nominal.layers[n].name}
+                   for n, s in enumerate(getattr(trainer, "settings", []))],
+        "field_switches": int(neurons.tally.field_switches),
+        "recalibrations": count_recalibrations(directory),
         "seed": config.seed,
         "run_dir": str(directory),
         **_acquisition_of(neurons.array),
@@ -337,19 +353,6 @@ def _acquisition_of(array: Any) -> dict[str, Any]:
     plan = getattr(array, "lockin_plan", None)
     return {"acquisition": {"mode": mode.mode, "reason": mode.reason},
             "lockin_plan": plan.as_dict() if plan is not None else None}
-
-
-def _write_calibration(record: RunRecord, sweep: CalibrationSweep, snapshot: dict[str, Any]) -> None:
-    from .records import atomic_savez
-
-    atomic_savez(record.directory / "calibration.npz", {
-        "devices": np.array(sweep.devices), "input_a": sweep.input_a, "output_v": sweep.output_v,
-        "derivative_v_per_a": sweep.derivative_v_per_a, "dead": np.array(sweep.dead, dtype=str),
-        "instrument_time_s": np.array(sweep.instrument_time_s)})
-    bias = float(snapshot.get("settings", {}).get("field_oe", snapshot.get("measurement", {}).get("bias_field_oe", 0.0))
-                 or 0.0)
-    write_calibration(record.directory / "calibration.yaml", sweep.fit(), list(sweep.dead),
-                      str(snapshot.get("bench", "")), bias)
 
 
 def _plain(document: Any) -> Any:

@@ -1,12 +1,15 @@
 """The trainer: folds, epochs and mini-batches, with a software baseline trained side by side.
 
 Each fold standardises the features on its training part only, starts the
-device network and a software tanh network of the same architecture from the
-same initial weights, and trains both on the same batches with the same
+device network and a software network of the same architecture (with the
+nominal activation of each layer, :mod:`.activations`; tanh where the array has
+no datasheet) from the same initial weights, and trains both on the same batches with the same
 optimiser and schedule. After every epoch it validates both, appends a metrics
 row, and writes a checkpoint (weights, optimiser states, random generator, the
 simulated chip's state where there is one) so that a stopped or killed run
-resumes at the last finished epoch. Events go to every subscriber (a progress
+resumes at the last finished epoch. With ``recalibrate_every`` the devices are
+calibrated again after every that many epochs (:mod:`.recalibration`; event
+``recalibrated``), counted in that epoch's measurements and lab time. Events go to every subscriber (a progress
 bar, a GUI); :meth:`Trainer.request_stop` and :meth:`Trainer.pause` work from
 any thread and act between two steps, when no output is moving.
 """
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 class TrainingEvent:
     """What the trainer tells its subscribers.
 
-    ``kind`` is one of ``started``, ``step``, ``epoch``, ``fold``, ``paused``,
+    ``kind`` is one of ``started``, ``step``, ``epoch``, ``recalibrated``, ``fold``, ``paused``,
     ``resumed``, ``stopped``, ``finished``; ``step`` counts the run's steps
     (``total_steps`` in all), ``metrics`` is the epoch's row or the fold's result.
     """
@@ -66,6 +69,7 @@ class _Progress:
     measurements: int = 0
     lab_time_s: float = 0.0
     wall_time_s: float = 0.0
+    field_switches: int = 0
 
 
 class Trainer:
@@ -81,6 +85,10 @@ class Trainer:
         self.record = record
         self.array = array
         self.tally = method.neurons.tally
+        #: the software baseline's activation: the method's nominal one (tanh_activation without a datasheet)
+        self.baseline_activation = getattr(method, "software_activation", tanh_activation)
+        #: a :class:`.recalibration.Recalibrator` when ``recalibrate_every`` is set
+        self.recalibrator: Any = None
         self._subscribers: list[Callable[[TrainingEvent], None]] = []
         # shared with the array when given, so that a stop also ends a measurement between two points
         self._stop = stop if stop is not None else threading.Event()
@@ -179,7 +187,7 @@ class Trainer:
                 self.tally.step = self.progress.step
                 step = self.method.step(net, xb, yb, state["method_rng"])
                 state["optimiser"].step(net.params, step.grads, lr)
-                base_forward = base.forward(xb, tanh_activation)
+                base_forward = base.forward(xb, self.baseline_activation)
                 state["baseline_optimiser"].step(base.params, base.backward(base_forward, yb), lr)
                 sums["loss"] += step.forward.loss(yb) * batch.size
                 sums["correct"] += int(np.sum(step.forward.predictions() == yb))
@@ -192,7 +200,9 @@ class Trainer:
                 self._between_steps(fold, epoch)
             final = epoch == cfg.epochs - 1
             val_pass = self.method.evaluate(net, x_val, final=final)
-            base_val = base.forward(x_val, tanh_activation)
+            base_val = base.forward(x_val, self.baseline_activation)
+            if self.recalibrator is not None and self.recalibrator.due(fold, epoch, cfg.epochs, len(self.splits)):
+                self._emit("recalibrated", fold=fold, epoch=epoch, metrics=self.recalibrator.run(fold, epoch))
             n = len(train)
             row = {
                 "fold": fold + 1, "epoch": epoch + 1, "learning_rate": lr,
@@ -224,8 +234,9 @@ class Trainer:
             return
         p = self.progress
         p.measurements, p.lab_time_s = self.tally.measurements, self.tally.lab_time_s
+        p.field_switches = self.tally.field_switches
         meta = {k: getattr(p, k) for k in ("fold", "epochs_done", "step", "history", "fold_results", "cosines",
-                                           "measurements", "lab_time_s", "wall_time_s")}
+                                           "measurements", "lab_time_s", "wall_time_s", "field_switches")}
         arrays: dict[str, np.ndarray] = {"meta": json_array(meta),
                                          "rng": json_array(state["rng"].bit_generator.state),
                                          "method_rng": json_array(state["method_rng"].bit_generator.state)}
@@ -247,6 +258,7 @@ class Trainer:
             for key, value in meta.items():
                 setattr(p, key, value)
             self.tally.measurements, self.tally.lab_time_s = p.measurements, p.lab_time_s
+            self.tally.field_switches = int(p.field_switches)  # 0 in checkpoints from before layer settings
             if hasattr(self.array, "restore"):
                 self.array.restore({k.split("/", 1)[1]: v for k, v in checkpoint.items() if k.startswith("array/")})
             if p.epochs_done >= self.config.epochs:  # the checkpoint closed its fold

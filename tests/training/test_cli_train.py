@@ -30,7 +30,7 @@ def test_plain_train_reaches_95_percent_on_iris_beside_the_baseline(tmp_path, mo
     assert cli.main(["train", "--no-progress"]) == 0
     out = capsys.readouterr().out
     summary = json.loads((run_dir_of(tmp_path) / "summary.json").read_text())
-    assert summary["bench"].endswith("sim-bench.yaml") and summary["method"] == "analog"
+    assert summary["bench"].endswith("typical.yaml") and summary["method"] == "analog"
     assert summary["folds"] == 5 and summary["architecture"] == [4, 4, 3]
     assert summary["accuracy_mean"] >= 0.95, summary
     assert abs(summary["accuracy_mean"] - summary["baseline_accuracy_mean"]) <= 0.02, summary
@@ -38,7 +38,8 @@ def test_plain_train_reaches_95_percent_on_iris_beside_the_baseline(tmp_path, mo
     # minutes of bench time, not hours: hardware-timed lists with the noise-budget lock-in settings
     assert summary["acquisition"]["mode"] == "hardware-timed", summary
     assert summary["lab_time_s"] <= 15 * 60, summary
-    for text in ("software tanh", "mean", "gradient agreement", "device measurements", "estimated lab time",
+    baseline = "software " + summary["nominal_activation"].split(" (")[0].replace("datasheet ", "")
+    for text in (baseline, "mean", "gradient agreement", "device measurements", "estimated lab time",
                  "run directory"):
         assert text in out, text
     assert len(out.splitlines()) <= 24  # one screen
@@ -63,8 +64,9 @@ def test_analog_gradient_agrees_with_the_simulated_devices_and_nominal_does_not(
                          "--out", method]) == 0
         cosines[method] = json.loads((tmp_path / method / "summary.json").read_text())["grad_cosine_median"]
     assert cosines["analog"] >= 0.99
-    # the ideal tanh' misses each device's own (asymmetric) response: far further off
-    assert 1 - cosines["nominal"] > max(1e-3, 10 * (1 - cosines["analog"])), cosines
+    # the nominal derivative is the average device's (datasheet) curve: it misses each device's own
+    # variability, so it is far further off than the measured one
+    assert 1 - cosines["nominal"] > max(1e-4, 10 * (1 - cosines["analog"])), cosines
 
 
 def test_offline_has_no_gradient_cosine_and_evaluates_on_devices(tmp_path, monkeypatch):
