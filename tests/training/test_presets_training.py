@@ -9,10 +9,16 @@ from mtjlab.training.session import run_training
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["harsh", "drifting"])
-def test_analog_stays_within_two_points_of_the_software_baseline_on_a_hard_chip(preset, tmp_path):
-    summary = run_training(TrainingConfig(bench=preset, log_measurements=False), out=tmp_path / preset).summary
+@pytest.mark.parametrize("bench", ["harsh", "model:drifting"])
+def test_analog_stays_within_two_points_of_the_software_baseline_on_a_hard_chip(bench, tmp_path):
+    """harsh through the drivers and emulators; drifting on the physics model, whose clock charges the
+    stepped estimate (3.3 h for this run, against 13 min hardware-timed): there the chip's temperature
+    and offset drift to their ends (3 K, 1.5 Oe), far beyond what one run on the bench would see."""
+    summary = run_training(TrainingConfig(bench=bench, log_measurements=False), out=tmp_path / "run").summary
+    preset = bench.partition(":")[2] or bench
     assert summary["bench"].endswith(f"{preset}.yaml")
+    if bench.startswith("model:"):
+        assert summary["lab_time_s"] > 3 * 1800.0  # three drift time constants
     assert abs(summary["accuracy_mean"] - summary["baseline_accuracy_mean"]) <= 0.02, summary
     assert summary["accuracy_mean"] >= 0.93, summary  # the paper's figure on real devices
 

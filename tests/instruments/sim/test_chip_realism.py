@@ -197,3 +197,44 @@ def test_the_lock_in_derivative_of_a_two_reference_junction_matches_the_exact_on
     big = np.abs(exact) > 0.05 * np.abs(exact).max()
     error = np.abs(lockin[big] - exact[big]) / np.abs(exact[big])
     assert np.median(error) < 0.05
+
+
+# ------------------------------------------------------------------- tunable shapes
+@pytest.mark.parametrize("angle_deg", [0.0, 10.0, 30.0])
+def test_the_coil_angle_moves_the_curve_centre_as_the_closed_form_says(angle_deg):
+    """R8: the moment crosses the hard axis where h_y = 0, at I_c = -H_b sin(psi) / kappa (no tilt, no offset)."""
+    bias, kappa = 20.0, 5.0
+    d = uniform_devices(1, 1, offset_field_oe=0.0, stability_factor=ZERO_T, field_line_oe_per_ma=kappa,
+                        reference_angle_deg=90.0)
+    chip = MTJChip(d, 1, 1, bias_field_angle_deg=angle_deg)
+    chip.set_bias_field(bias)
+    inputs = np.linspace(-0.015, 0.015, 3001)
+    read = 1e-6
+    _, voltage, _ = chip.static_response(np.array([0]), inputs[None, :], read)
+    v = voltage[0, 0]
+    middle = read / transport.conductance_s(0.0, 1000.0, 1.2)  # cos to the reference = 0
+    crossing = inputs[np.argmin(np.abs(v - middle))]
+    assert crossing == pytest.approx(-bias * np.sin(np.deg2rad(angle_deg)) / (kappa * 1e3), abs=2e-5)
+
+
+def test_double_junctions_calibrate_as_bumps_or_are_refused_naming_the_device():
+    """Through the drivers and emulators: typical's row 3 on the branch a negative field sets is a bump;
+    at zero field (a switching inside the sweep) the calibration refuses in one line, naming the device."""
+    from mtjlab.config import load_bench
+    from mtjlab.experiments.calibration import CalibrationShapeError, fit_device
+    from mtjlab.instruments.bench import Bench
+    from mtjlab.instruments.bench_array import BenchNeuronArray
+    from mtjlab.training.neurons import calibrate
+
+    with Bench.open(load_bench("typical")) as bench:
+        array = BenchNeuronArray(bench, bias_field_oe=-20.0)
+        array.prepare()
+        doubles = [d for d, kind in array.device_kinds.items() if kind == "double" and d not in array.dead_ids]
+        sweep = calibrate(array, devices=doubles)
+        shapes = {d: fit_device(sweep.input_a[j], sweep.output_v[j], sweep.derivative_v_per_a[j], d).shape
+                  for j, d in enumerate(sweep.devices)}
+        assert set(shapes.values()) == {"bump"}, shapes
+        array.set_bias_field(0.0)
+        sweep = calibrate(array, devices=doubles[:1])
+        with pytest.raises(CalibrationShapeError, match=rf"^device {doubles[0]}: .*(turning|edge|half)"):
+            fit_device(sweep.input_a[0], sweep.output_v[0], sweep.derivative_v_per_a[0], doubles[0])
