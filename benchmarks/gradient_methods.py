@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from mtjlab.config import TrainingConfig
-from mtjlab.config.loading import PRESETS
+from mtjlab.config.packaged import PRESETS
 from mtjlab.training.methods import METHODS
 
 #: Network and schedule per dataset: Iris as the paper (4 hidden), digits with 16 (devices shared).

@@ -10,7 +10,7 @@ import pytest
 
 from mtjlab import cli
 from mtjlab.config import load_bench, load_default_bench
-from mtjlab.config.loading import PRESETS, default_path
+from mtjlab.config.packaged import PRESETS, default_path
 
 
 @pytest.mark.parametrize("preset", PRESETS)

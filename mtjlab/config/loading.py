@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mtjlab.config.bench import BenchConfig
+from mtjlab.config.packaged import _ALIASES, DEFAULT_BENCH, PRESETS, default_names, default_path  # noqa: F401
 from mtjlab.config.training import TrainingConfig
 from mtjlab.errors import ConfigError, MtjlabError
 from mtjlab.safe_files import CONFIG_MAX_BYTES, check_regular_file, decode_text, read_bytes
@@ -328,31 +328,6 @@ def load_config(path: PathLike) -> BenchConfig | TrainingConfig:
         raise ConfigError(f"{source}: kind: must be one of: bench, training "
                           f"(got {show_value(kind)})")
     return _parse(KINDS[kind], data, source)
-
-
-#: The chip presets, packaged bench files of simulated benches (docs/chip_realism.md, "Chip presets").
-PRESETS = ("ideal", "typical", "harsh", "drifting")
-#: The packaged default simulated bench.
-DEFAULT_BENCH = "typical.yaml"
-#: Names that earlier versions packaged, and the file they now mean.
-_ALIASES = {"sim-bench.yaml": DEFAULT_BENCH}
-
-
-def default_names() -> list[str]:
-    """File names of the packaged defaults (``typical.yaml``, ``iris.yaml``, ...)."""
-    folder = resources.files("mtjlab.config") / "defaults"
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
-
-
-def default_path(name: str) -> Path:
-    """Filesystem path of a packaged default file, e.g. ``default_path("iris.yaml")``; a preset may
-    be named without its extension (``harsh``), and ``sim-bench.yaml`` means the default bench."""
-    name = _ALIASES.get(name, f"{name}.yaml" if name in PRESETS else name)
-    candidate = resources.files("mtjlab.config") / "defaults" / name
-    if "/" in name or "\\" in name or not candidate.is_file():
-        raise ConfigError(f"{name}: no packaged default of that name "
-                          f"(have: {', '.join(default_names())})")
-    return Path(str(candidate))
 
 
 def load_default_bench() -> BenchConfig:
