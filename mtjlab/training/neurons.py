@@ -45,6 +45,8 @@ class NeuronMap:
     """The device that serves each neuron of each hidden layer."""
 
     layers: tuple[tuple[str, ...], ...]
+    #: Calibrated devices that serve no neuron, and why (their inputs would leave the safe range).
+    left_out: tuple[tuple[str, str], ...] = ()
 
     @property
     def neurons_per_device(self) -> int:
@@ -63,7 +65,10 @@ class NeuronMap:
     def describe(self) -> str:
         shared = self.neurons_per_device
         text = f"{sum(map(len, self.layers))} neurons on {len(self.devices)} devices"
-        return text + (f" (devices shared: up to {shared} neurons each)" if shared > 1 else " (one device each)")
+        text += f" (devices shared: up to {shared} neurons each)" if shared > 1 else " (one device each)"
+        if self.left_out:
+            text += f"; left out: {', '.join(d for d, _ in self.left_out)} (inputs beyond the safe range)"
+        return text
 
 
 def map_layers(hidden: Sequence[int], kinds: Sequence[str], pools: Sequence[Sequence[str]],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import statistics
 import threading
 import time
@@ -25,15 +26,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..config import TrainingConfig, is_model_bench, load_bench, load_default_bench, resolve_bench_path
-from ..errors import ConfigError, DataFileError, MtjlabError, StopRequested
+from ..errors import ConfigError, DataFileError, DeadDeviceError, MtjlabError, StopRequested
 from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
 from .methods import make_method
 from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally
 from .optimisers import make_optimiser
 from .recalibration import Recalibrator, count_recalibrations
 from .records import RunRecord, from_json_array, new_run_dir
-from .settings import (LayerSetting, build_map, calibrate_settings, check_shapes, layer_index, layer_settings,
-                       match_sweeps, nominal_activations, read_sweeps, write_sweeps)
+from .settings import (LayerSetting, build_map, calibrate_settings, check_shapes, fitting_devices, largest_limit,
+                       layer_index, layer_settings, match_sweeps, nominal_activations, read_sweeps, write_sweeps)
 from .trainer import Trainer, TrainingEvent, TrainingStopped
 
 log = logging.getLogger(__name__)
@@ -254,16 +255,39 @@ def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarr
            record: RunRecord | None, stop: threading.Event | None = None) -> tuple[Trainer, DeviceNeurons]:
     """Map each layer's neurons to live devices of its kind calibrated at its setting, check their shapes
     against the layer's nominal activation and the safe range, pick the method: the trainer."""
-    fitted = [sweep.fit() for sweep in sweeps]
+    margin_a = config.finite_difference_step_a if config.method == "numeric" else 0.0
+    fitted, left_out, room = [], {}, {}
+    for sweep in sweeps:  # devices whose working point leaves no room for +/-limit serve no neuron
+        every = sweep.fit()
+        kept, why = fitting_devices(every, array.input_range_a, config.pre_activation_limit, margin_a)
+        fitted.append(kept)
+        left_out.update(why)
+        room.update({d: largest_limit(c, array.input_range_a, margin_a) for d, c in every.items()})
+    if left_out:
+        log.warning("left out of the network (inputs beyond the safe range at pre_activation_limit %g): %s",
+                    config.pre_activation_limit, ", ".join(left_out))
     index = layer_index(settings)
-    neuron_map = build_map(config, settings, fitted)
+    try:
+        if left_out and not any(fitted):
+            raise DeadDeviceError("no calibrated device can serve a neuron")
+        neuron_map = build_map(config, settings, fitted)
+    except DeadDeviceError as exc:
+        if not left_out:
+            raise
+        needed = max(1, math.ceil(sum(config.hidden) / config.max_neurons_per_device))
+        limits = sorted(room.values(), reverse=True)
+        suggestion = math.floor(limits[min(needed, len(limits)) - 1] * 100) / 100
+        first = next(iter(left_out.items()))
+        raise DeadDeviceError(f"{exc.one_line()}: {len(left_out)} device(s) left out because their inputs would leave "
+                              f"the safe range (e.g. {first[0]}: {first[1]}); set pre_activation_limit to "
+                              f"{suggestion:g} or less") from None
+    neuron_map = dataclasses.replace(neuron_map, left_out=tuple(left_out.items()))
     layer_calibrations = [fitted[k] for k in index]
     nominal = nominal_activations(array, settings, config.pre_activation_limit)
     check_shapes(neuron_map, layer_calibrations, nominal, settings)
     neurons = DeviceNeurons(array, neuron_map, layer_calibrations if len(sweeps) > 1 else fitted[0],
                             config.pre_activation_limit, tally, log_measurements=config.log_measurements,
                             layer_fields_oe=[s.bias_field_oe for s in settings])
-    margin_a = config.finite_difference_step_a if config.method == "numeric" else 0.0
     neurons.check_range(margin_a)
     method = make_method(config.method, neurons, [sweeps[k] for k in index], step_a=config.finite_difference_step_a,
                          perturbation_size=config.perturbation_size, nominal=nominal)
@@ -331,6 +355,7 @@ def summarise(config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons, 
         "neurons": [list(layer) for layer in neurons.map.layers],
         "neurons_per_device": neurons.map.neurons_per_device,
         "mapping": neurons.map.describe(),
+        "left_out": dict(neurons.map.left_out),
         "nominal_activation": trainer.method.nominal.describe(),
         "layers": [{"hidden_layer": n + 1, "bias_field_oe": s.bias_field_oe, "device_kind": s.device_kind,
                     "activation_shape": trainer.method.nominal.layers[n].shape,
