@@ -64,3 +64,35 @@ def test_a_typical_chip_is_not_one_sigmoid_after_calibration():
         curves = np.array(curves)
         spread[preset] = float(np.sqrt(np.mean((curves - curves.mean(axis=0)) ** 2)))
     assert spread["typical"] > 1.5 * spread["ideal"], spread
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"double_reference_rows": [7]}, r"chip\.double_reference_rows\.0: not a row of the chip \(0 to 3\) \(got 7\)"),
+    ({"double_reference_rows": [3, 3]}, r"chip\.double_reference_rows\.1: listed twice \(got 3\)"),
+    ({"physics": {"second_barrier_share": 1.0}}, r"chip\.physics\.second_barrier_share: must be < 1"),
+    ({"physics": {"easy_axis_tilt_spread_deg": -1}}, r"chip\.physics\.easy_axis_tilt_spread_deg: must be >= 0"),
+    ({"physics": {"temperature_drift_time_s": 0}}, r"chip\.physics\.temperature_drift_time_s: must be > 0"),
+])
+def test_a_bad_chip_realism_value_is_refused_at_its_field(tmp_path, monkeypatch, capsys, change, message):
+    import re
+
+    import yaml
+
+    data = yaml.safe_load(default_path("typical.yaml").read_text(encoding="utf-8"))
+    for key, value in change.items():
+        if isinstance(value, dict):
+            data["chip"][key].update(value)
+        else:
+            data["chip"][key] = value
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["config", "check", "bad.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+def test_model_with_an_empty_chip_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--bench", "model:", "--no-progress", "--out", "run"]) == 2
+    assert "'model:' names no chip" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

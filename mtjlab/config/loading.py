@@ -356,6 +356,9 @@ def resolve_bench_path(ref: str, relative_to: PathLike | None = None,
         return None
     if ref.startswith(MODEL_PREFIX):
         ref = ref[len(MODEL_PREFIX):]
+        if not ref.strip():
+            raise ConfigError(f"{source}: bench: {MODEL_PREFIX!r} names no chip: write 'model', or "
+                              f"'model:<preset or bench file>' such as 'model:harsh'")
     candidate = Path(ref).expanduser()
     if not candidate.is_absolute() and relative_to is not None:
         candidate = Path(relative_to) / candidate
