@@ -33,8 +33,8 @@ from .neurons import CalibrationSweep, DeviceNeurons, MeasurementTally
 from .optimisers import make_optimiser
 from .recalibration import Recalibrator, count_recalibrations
 from .records import RunRecord, from_json_array, new_run_dir
-from .settings import (LayerSetting, build_map, calibrate_settings, check_shapes, fitting_devices, largest_limit,
-                       layer_index, layer_settings, match_sweeps, nominal_activations, read_sweeps, write_sweeps)
+from .settings import (LayerSetting, build_map, calibrate_settings, check_shapes, fitting_devices, layer_index,
+                       layer_settings, match_sweeps, nominal_activations, read_sweeps, write_sweeps)
 from .trainer import Trainer, TrainingEvent, TrainingStopped
 
 log = logging.getLogger(__name__)
@@ -258,11 +258,10 @@ def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarr
     margin_a = config.finite_difference_step_a if config.method == "numeric" else 0.0
     fitted, left_out, room = [], {}, {}
     for sweep in sweeps:  # devices whose working point leaves no room for +/-limit serve no neuron
-        every = sweep.fit()
-        kept, why = fitting_devices(every, array.input_range_a, config.pre_activation_limit, margin_a)
+        kept, why, largest = fitting_devices(sweep.fit(), array.input_range_a, config.pre_activation_limit, margin_a)
         fitted.append(kept)
         left_out.update(why)
-        room.update({d: largest_limit(c, array.input_range_a, margin_a) for d, c in every.items()})
+        room.update(largest)
     if left_out:
         log.warning("left out of the network (inputs beyond the safe range at pre_activation_limit %g): %s",
                     config.pre_activation_limit, ", ".join(left_out))
@@ -288,7 +287,7 @@ def _build(config: TrainingConfig, dataset: Dataset, splits: list[tuple[np.ndarr
     neurons = DeviceNeurons(array, neuron_map, layer_calibrations if len(sweeps) > 1 else fitted[0],
                             config.pre_activation_limit, tally, log_measurements=config.log_measurements,
                             layer_fields_oe=[s.bias_field_oe for s in settings])
-    neurons.check_range(margin_a)
+    # every mapped device fits +/-limit (fitting_devices); a recalibration checks again (check_range)
     method = make_method(config.method, neurons, [sweeps[k] for k in index], step_a=config.finite_difference_step_a,
                          perturbation_size=config.perturbation_size, nominal=nominal)
     trainer = Trainer(config, dataset, splits, method, record, array, stop)

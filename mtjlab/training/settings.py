@@ -89,33 +89,36 @@ def layer_index(settings: Sequence[LayerSetting]) -> list[int]:
     return [order.index(s) for s in settings]
 
 
+def largest_limit(calibration: DeviceCalibration, input_range_a: tuple[float, float], margin_a: float = 0.0) -> float:
+    """The largest pre-activation limit whose inputs (eq. N1, widened by ``margin_a``) stay inside the
+    safe range for this device."""
+    low, high = input_range_a[0] + margin_a, input_range_a[1] - margin_a
+    return max(0.0, min(high - calibration.input_offset_a, calibration.input_offset_a - low)
+               / abs(calibration.input_per_unit_a))
+
+
 def fitting_devices(fitted: dict[str, DeviceCalibration], input_range_a: tuple[float, float], limit: float,
-                    margin_a: float = 0.0) -> tuple[dict[str, DeviceCalibration], dict[str, str]]:
+                    margin_a: float = 0.0) -> tuple[dict[str, DeviceCalibration], dict[str, str], dict[str, float]]:
     """The calibrated devices whose inputs for pre-activations within +/-``limit`` (eq. N1, widened by
-    ``margin_a``) stay inside the safe input range, and, for each one left out, why.
+    ``margin_a``) stay inside the safe input range; for each one left out, why; and each device's
+    :func:`largest_limit`.
 
     A junction whose working point lies near the edge of the safe range (an early process's wide
     offsets and couplings) cannot serve as a neuron at this limit: it is left out and said so, rather
     than the whole run refused; a layer left with too few devices is refused by the mapping.
     """
     low, high = input_range_a[0] + margin_a, input_range_a[1] - margin_a
+    room = {d: largest_limit(c, input_range_a, margin_a) for d, c in fitted.items()}
     kept, left_out = {}, {}
     for device, c in fitted.items():
+        if room[device] >= limit:
+            kept[device] = c
+            continue
         lower = c.input_offset_a - limit * abs(c.input_per_unit_a)
         upper = c.input_offset_a + limit * abs(c.input_per_unit_a)
-        if low <= lower and upper <= high:
-            kept[device] = c
-        else:
-            left_out[device] = (f"pre-activations within +/-{limit:g} need {lower * 1e3:.2f} to {upper * 1e3:.2f} mA, "
-                                f"beyond the safe input range {low * 1e3:.2f} to {high * 1e3:.2f} mA")
-    return kept, left_out
-
-
-def largest_limit(calibration: DeviceCalibration, input_range_a: tuple[float, float], margin_a: float = 0.0) -> float:
-    """The largest pre-activation limit whose inputs (eq. N1) stay inside the safe range for this device."""
-    low, high = input_range_a[0] + margin_a, input_range_a[1] - margin_a
-    return max(0.0, min(high - calibration.input_offset_a, calibration.input_offset_a - low)
-               / abs(calibration.input_per_unit_a))
+        left_out[device] = (f"pre-activations within +/-{limit:g} need {lower * 1e3:.2f} to {upper * 1e3:.2f} mA, "
+                            f"beyond the safe input range {low * 1e3:.2f} to {high * 1e3:.2f} mA")
+    return kept, left_out, room
 
 
 def build_map(config: TrainingConfig, settings: Sequence[LayerSetting],

@@ -208,7 +208,8 @@ class MTJChip:
     # ----------------------------------------------------------------- physics
     def devices_at(self, read_current_a: float) -> DeviceParameters:
         """The junctions' parameters now (lab time, chip temperature, heating by ``read_current_a``)."""
-        return self._effective.at(self.devices, self.lab_time_s, read_current_a)
+        return self._effective.at(self.devices, self.parameters_key(read_current_a), self.lab_time_s,
+                                  read_current_a)
 
     def parameters_key(self, read_current_a: float) -> tuple:
         """What the junctions' parameters depend on now (response tables are keyed by it)."""

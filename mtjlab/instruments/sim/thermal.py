@@ -130,18 +130,18 @@ class ThermalModel:
 class EffectiveDevices:
     """The chip's junctions as they are now: a small cache of :meth:`ThermalModel.effective`.
 
-    The same conditions give back the same object, so response tables keyed by
-    the parameters' identity are reused.
+    Keyed by what the parameters depend on (the caller's key: the truth's generation and
+    :meth:`ThermalModel.key`), so the same conditions give back the same object and
+    a replaced truth never meets a stale entry.
     """
 
     def __init__(self, thermal: ThermalModel) -> None:
         self.thermal = thermal
         self._cache: dict[tuple, DeviceParameters] = {}
 
-    def at(self, devices: DeviceParameters, lab_time_s: float, read_current_a: float) -> DeviceParameters:
+    def at(self, devices: DeviceParameters, key: tuple, lab_time_s: float, read_current_a: float) -> DeviceParameters:
         if not self.thermal.active:
             return devices
-        key = (id(devices),) + self.thermal.key(lab_time_s, read_current_a)
         found = self._cache.pop(key, None)
         if found is None:
             if len(self._cache) >= _KEPT:
