@@ -58,6 +58,10 @@ commands:
                            with no options Iris on the simulated bench (analog
                            gradients, 5-fold), with a software baseline beside it;
                            --resume DIR continues a stopped run
+  study FILE               a grid of trainings (methods x chips x seeds x datasets)
+                           on a Dask cluster (local by default, --scheduler ADDR),
+                           with results.csv, results.md and figures; --resume DIR
+                           skips finished runs; --report DIR rebuilds the results
 
 examples:
   mtjlab config check mybench.yaml
@@ -65,6 +69,7 @@ examples:
   mtjlab sim curves --bias-field-oe 0 20 40 --out runs/curves
   mtjlab train
   mtjlab train --bench model --method numeric --hidden 8,4 --epochs 30
+  mtjlab study paper --out studies/paper
 
 Errors are printed on one line. Exit status: 0 finished, 1 failed (instrument
 fault, unexpected error), 2 refused or bad input, 130 stopped by Ctrl-C, 143
@@ -199,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mtjlab.cli_train import add_train_parser
 
     add_train_parser(sub)
+    from mtjlab.cli_study import add_study_parser
+
+    add_study_parser(sub)
     from mtjlab.cli_gui import add_gui_parser
 
     add_gui_parser(sub)

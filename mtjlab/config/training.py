@@ -82,6 +82,10 @@ class TrainingConfig(BaseModel):
     recalibrate_every: Int | None = Field(
         None, ge=1, le=100_000, description="Re-run the devices' calibration every this many epochs (within a "
         "fold, after the epoch); null: calibrate once, at the start.")
+    chip_seed: Int | None = Field(
+        None, ge=0, le=SEED_MAX, description="Seed of the simulated chip's device draws, in place of the bench "
+        "file's chip.physics.seed: another chip of the same process (a Monte Carlo over device variability). "
+        "Model and simulated benches only; null: the bench file's chip.")
     log_measurements: bool = Field(True, description="Keep every step's inputs, outputs and derivatives "
                                    "in the run's measurements/ folder.")
     bench: str = Field("typical.yaml", description="Packaged bench name, a bench file path, "

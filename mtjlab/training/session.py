@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..config import TrainingConfig, is_model_bench, load_bench, load_default_bench, resolve_bench_path
+from ..config import BenchConfig, TrainingConfig, is_model_bench, load_bench, load_default_bench, resolve_bench_path
 from ..errors import ConfigError, DataFileError, DeadDeviceError, MtjlabError, StopRequested
 from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
 from .methods import make_method
@@ -51,11 +51,11 @@ class RunResult:
 def resolved(config: TrainingConfig, relative_to: Path | None) -> TrainingConfig:
     """The config with its bench and dataset paths made absolute (a run resumes from anywhere)."""
     changes: dict[str, Any] = {}
-    bench_path = resolve_bench_path(config.bench, relative_to) if not _is_replay(config.bench) else None
+    bench_path = resolve_bench_path(config.bench, relative_to) if not is_replay(config.bench) else None
     if bench_path is not None:
         prefix = "model:" if is_model_bench(config.bench) else ""
         changes["bench"] = prefix + str(bench_path.resolve())
-    elif _is_replay(config.bench):
+    elif is_replay(config.bench):
         changes["bench"] = ",".join(str(_resolve(p.strip(), relative_to)) for p in config.bench.split(","))
     if config.dataset_path is not None:
         changes["dataset_path"] = _resolve(config.dataset_path, relative_to)
@@ -67,7 +67,7 @@ def _resolve(path: str | Path, relative_to: Path | None) -> Path:
     return (path if path.is_absolute() or relative_to is None else Path(relative_to) / path).resolve()
 
 
-def _is_replay(bench: str) -> bool:
+def is_replay(bench: str) -> bool:
     return all(part.strip().lower().endswith(".csv") for part in bench.split(","))
 
 
@@ -80,7 +80,11 @@ def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any,
     no instruments). It is prepared (bias field, modulation) but neither opened
     nor shut down here: its owner makes it safe.
     """
-    if bench is not None and not is_model_bench(config.bench) and not _is_replay(config.bench):
+    if config.chip_seed is not None and (bench is not None or is_replay(config.bench)):
+        what = "recorded sweeps" if is_replay(config.bench) else "an open bench"
+        raise ConfigError(f"chip_seed: {config.chip_seed} draws another simulated chip; {what} cannot change "
+                          "its chip (remove chip_seed)")
+    if bench is not None and not is_model_bench(config.bench) and not is_replay(config.bench):
         from ..instruments.bench_array import BenchNeuronArray
 
         array = BenchNeuronArray(bench)
@@ -90,11 +94,11 @@ def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any,
         from ..instruments.model_array import ModelNeuronArray
 
         chip_of = config.bench.partition(":")[2]  # model:<bench file>: that bench's chip
-        bench = load_bench(chip_of) if chip_of else load_default_bench()
+        bench = with_chip_seed(load_bench(chip_of) if chip_of else load_default_bench(), config.chip_seed)
         yield ModelNeuronArray.from_bench(bench), {
             "bench": "model", "chip_of": bench.name, "measurement": bench.measurement.model_dump(),
             "limits": bench.limits.model_dump()}
-    elif _is_replay(config.bench):
+    elif is_replay(config.bench):
         from ..experiments.replay import ReplayNeuronArray
 
         files = [p.strip() for p in config.bench.split(",")]
@@ -103,10 +107,24 @@ def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any,
         from ..instruments.bench import Bench
         from ..instruments.bench_array import BenchNeuronArray
 
-        with Bench.open(load_bench(config.bench)) as bench:
+        with Bench.open(with_chip_seed(load_bench(config.bench), config.chip_seed)) as bench:
             array = BenchNeuronArray(bench)
             array.prepare()
             yield array, bench.snapshot()
+
+
+def with_chip_seed(bench: BenchConfig, chip_seed: int | None) -> BenchConfig:
+    """The bench file with its simulated chip drawn from ``chip_seed`` (None: as the file says).
+
+    Only a simulated chip has a seed: a bench of real instruments is refused in one line.
+    """
+    if chip_seed is None:
+        return bench
+    if not bench.uses_sim or bench.chip.physics is None:
+        raise ConfigError(f"chip_seed: {chip_seed} draws a simulated chip, but bench {bench.name!r} drives real "
+                          "instruments (remove chip_seed)")
+    physics = bench.chip.physics.model_copy(update={"seed": chip_seed})
+    return bench.model_copy(update={"chip": bench.chip.model_copy(update={"physics": physics})})
 
 
 def load_data(config: TrainingConfig) -> tuple[Dataset, list[tuple[np.ndarray, np.ndarray]]]:
@@ -363,6 +381,7 @@ def summarise(config: TrainingConfig, dataset: Dataset, neurons: DeviceNeurons, 
         "field_switches": int(neurons.tally.field_switches),
         "recalibrations": count_recalibrations(directory),
         "seed": config.seed,
+        "chip_seed": config.chip_seed,
         "run_dir": str(directory),
         **_acquisition_of(neurons.array),
     }

@@ -1,0 +1,1 @@
+"""Studies: grids of training runs on Dask, and their results."""
