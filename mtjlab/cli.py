@@ -40,7 +40,7 @@ commands:
   gui [--bench FILE|model] [--run DIR]
                            the lab window: the bench bar with Safe stop, sweeps with
                            live plots, training with live views, replay
-  config check FILE        validate a bench or training YAML file, print a summary
+  config check FILE        validate a bench, training or study YAML file, print a summary
   bench check [FILE]       connect to every instrument of a bench file (default: the
                            simulated bench), show who answered, exercise each one
                            harmlessly and leave everything at zero and off
@@ -124,6 +124,13 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     from mtjlab.config import BenchConfig, TrainingConfig, load_config
 
     path = Path(args.file)
+    if _is_study_file(path):
+        from mtjlab.studies.plan import load_study
+
+        plan = load_study(path)
+        axes = " x ".join(f"{axis} ({len({str(r.axes[axis]) for r in plan.runs})})" for axis in plan.axes)
+        print(f"{path.name}: valid study \"{plan.name}\": {len(plan.runs)} runs over {axes}")
+        return 0
     cfg = load_config(path)
     if isinstance(cfg, BenchConfig):
         what = describe_bench(cfg)
@@ -133,6 +140,17 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         what = type(cfg).__name__
     print(f"{path.name}: valid {what}")
     return 0
+
+
+def _is_study_file(path: Path) -> bool:
+    """Whether a file to check says ``kind: study`` (read safely; anything else goes to load_config)."""
+    from mtjlab.config import read_yaml_mapping
+    from mtjlab.errors import MtjlabError
+
+    try:
+        return read_yaml_mapping(path).get("kind") == "study"
+    except MtjlabError:
+        return False
 
 
 def cmd_sim_curves(args: argparse.Namespace) -> int:

@@ -181,7 +181,11 @@ def _activation_label(name: str | None) -> str:
 def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     """The one-screen result: accuracy per fold and mean beside the baseline, and the costs."""
     arch = "-".join(str(n) for n in summary["architecture"])
-    bench = Path(summary["bench"]).name if summary["bench"] not in ("model",) else "the physics model"
+    bench = summary["bench"]
+    if bench == "model" or bench.startswith("model:"):
+        bench = "the physics model" + (f" of {Path(bench[6:]).stem}" if bench.startswith("model:") else "")
+    else:
+        bench = Path(bench).name
     out.write(f"{summary['dataset']}: {summary['method']} gradients, network {arch}, "
               f"{summary['folds']} fold{'s' if summary['folds'] != 1 else ''} x {summary['epochs']} epochs, "
               f"on {bench}\n\n")

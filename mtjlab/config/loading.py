@@ -325,7 +325,7 @@ def load_config(path: PathLike) -> BenchConfig | TrainingConfig:
         raise ConfigError(f"{source}: kind: field required (bench or training)")
     kind = data["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
-        raise ConfigError(f"{source}: kind: must be one of: bench, training "
+        raise ConfigError(f"{source}: kind: must be one of: bench, training, study "
                           f"(got {show_value(kind)})")
     return _parse(KINDS[kind], data, source)
 

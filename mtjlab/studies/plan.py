@@ -68,6 +68,9 @@ def load_study(ref: str | Path, working_dir: Path | None = None) -> StudyPlan:
     path = Path(ref)
     working_dir = Path.cwd() if working_dir is None else working_dir
     packaged = None if path.exists() else packaged_study(str(ref))
+    if packaged is None and not path.exists():
+        known = ", ".join(n[: -len("-study.yaml")] for n in default_names() if n.endswith("-study.yaml"))
+        raise ConfigError(f"{ref}: file not found, and not a packaged study ({known or 'none'})")
     data = read_yaml_mapping(packaged or path)
     source = str(path)
     if "kind" in data and data["kind"] != "study":
