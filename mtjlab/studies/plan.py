@@ -26,8 +26,6 @@ from ..config.training import OptimiserConfig
 from ..errors import ConfigError, MtjlabError
 from ..training.session import is_replay, resolved
 
-#: Axes over which tables average (mean +/- std): Monte Carlo over training seeds and over chips.
-REPLICATE_AXES = ("seed", "chip_seed")
 #: Run identifiers longer than this are shortened with a hash (a file name holds 255 bytes).
 MAX_RUN_ID = 150
 
@@ -314,5 +312,5 @@ def _run_id(labels: dict[str, Any]) -> str:
     return text
 
 
-__all__ = ["PlannedRun", "REPLICATE_AXES", "StudyPlan", "check_study_bench", "load_study", "packaged_study",
+__all__ = ["PlannedRun", "StudyPlan", "check_study_bench", "load_study", "packaged_study",
            "plan_study"]

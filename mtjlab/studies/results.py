@@ -31,8 +31,6 @@ from ..safe_files import CONFIG_MAX_BYTES, decode_text, read_bytes
 from ..training.records import atomic_write_text
 
 #: Monte Carlo axes (training seeds, chips of one process): tables average over them.
-#: The same names as ``mtjlab.studies.plan.REPLICATE_AXES``, not imported from there so
-#: that a report needs nothing of the planner (which imports the trainer).
 REPLICATE_AXES = ("seed", "chip_seed")
 #: An axis of either name splits the report into one table (and one figure panel) per value.
 TASK_AXES = ("task", "dataset")
