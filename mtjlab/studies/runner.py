@@ -74,6 +74,7 @@ def execute_run(run: dict[str, Any], study_dir: str) -> dict[str, Any]:
     run_id, folder = run["run_id"], run_path(Path(study_dir), run["run_id"])
     failed_file = Path(study_dir) / FAILED_DIR / f"{run_id}.json"
     if (folder / "summary.json").is_file():
+        _mark_finished(Path(study_dir), PlannedRun(**run))
         return {"run_id": run_id, "status": "finished"}
     try:
         with threadpool_limits(limits=1), _quiet_training_logs():
@@ -90,9 +91,16 @@ def execute_run(run: dict[str, Any], study_dir: str) -> dict[str, Any]:
         failed_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(failed_file, json.dumps({"run_id": run_id, "axes": run["axes"], "error": error}, indent=1))
         return {"run_id": run_id, "status": "failed", "error": error}
-    atomic_write_text(folder / RUN_AXES_FILE, json.dumps({"run_id": run_id, "axes": run["axes"]}, indent=1))
-    failed_file.unlink(missing_ok=True)
+    _mark_finished(Path(study_dir), PlannedRun(**run))
     return {"run_id": run_id, "status": "finished"}
+
+
+def _mark_finished(study_dir: Path, run: PlannedRun) -> None:
+    """The run's place on the axes beside its summary, and no failure on record any more."""
+    axes_file = run_path(study_dir, run.run_id) / RUN_AXES_FILE
+    if not axes_file.is_file():
+        atomic_write_text(axes_file, json.dumps({"run_id": run.run_id, "axes": run.axes}, indent=1))
+    (study_dir / FAILED_DIR / f"{run.run_id}.json").unlink(missing_ok=True)
 
 
 def _has_checkpoint(folder: Path) -> bool:
@@ -184,7 +192,11 @@ def run_study(plan: StudyPlan, study_dir: Path, *, scheduler: str | None = None,
     outcome = StudyOutcome()
     pending: list[PlannedRun] = []
     for run in plan.runs:
-        (outcome.skipped if is_finished(study_dir, run.run_id) else pending).append(run)
+        if is_finished(study_dir, run.run_id):
+            outcome.skipped.append(run.run_id)
+            _mark_finished(study_dir, run)  # a study stopped between summary.json and these files
+        else:
+            pending.append(run)
     if not pending:
         return outcome
     with dask_client(scheduler, workers) as client:
