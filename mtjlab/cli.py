@@ -147,6 +147,10 @@ def _is_study_file(path: Path) -> bool:
     from mtjlab.config import read_yaml_mapping
     from mtjlab.errors import MtjlabError
 
+    if not path.exists():
+        from mtjlab.studies.plan import packaged_study
+
+        return packaged_study(str(path)) is not None
     try:
         return read_yaml_mapping(path).get("kind") == "study"
     except MtjlabError:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import TrainingConfig, is_model_bench, load_bench, parse_training, read_yaml_mapping
 from ..config.loading import _parse, show_value
-from ..config.packaged import default_names, default_path
+from ..config.packaged import DEFAULT_BENCH, default_names, default_path
 from ..config.study import StudyConfig
 from ..config.training import OptimiserConfig
 from ..errors import ConfigError, MtjlabError
@@ -65,7 +65,8 @@ def load_study(ref: str | Path, working_dir: Path | None = None) -> StudyPlan:
     """Read and plan a study file; a packaged study's name resolves its paths against the working folder."""
     path = Path(ref)
     working_dir = Path.cwd() if working_dir is None else working_dir
-    packaged = None if path.exists() else packaged_study(str(ref))
+    packaged = packaged_study(str(ref)) if not path.exists() else (
+        path if path.resolve().parent == default_path(DEFAULT_BENCH).resolve().parent else None)
     if packaged is None and not path.exists():
         known = ", ".join(n[: -len("-study.yaml")] for n in default_names() if n.endswith("-study.yaml"))
         raise ConfigError(f"{ref}: file not found, and not a packaged study ({known or 'none'})")
@@ -73,8 +74,15 @@ def load_study(ref: str | Path, working_dir: Path | None = None) -> StudyPlan:
     source = str(path)
     if "kind" in data and data["kind"] != "study":
         raise ConfigError(f"{source}: kind: must be study here (got {show_value(data['kind'])})")
-    default_dir = working_dir if packaged is not None else path.resolve().parent
-    return plan_study(data, source, default_dir)
+    if packaged is None:
+        return plan_study(data, source, path.resolve().parent)
+    try:
+        return plan_study(data, source, working_dir)
+    except ConfigError as exc:
+        if "no such file" not in str(exc):
+            raise
+        raise ConfigError(f"{exc.one_line()} (a packaged study's paths are relative to the working folder, "
+                          f"{working_dir}: run it from the repository's root)") from None
 
 
 def plan_study(data: dict[str, Any], source: str, default_dir: Path) -> StudyPlan:

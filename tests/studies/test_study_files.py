@@ -127,3 +127,28 @@ def test_paths_are_relative_to_the_study_file(tmp_path, monkeypatch):
     assert plan.axes == ("method", "epochs")
     assert plan.runs[0].axes == {"method": "analog", "epochs": 2}
     assert plan.document["paths_relative_to"] == str(folder.resolve())
+
+
+REPO = Path(__file__).resolve().parents[2]
+SUBSET = REPO.parent / "shared" / "data" / "mnist-10k.npz"
+
+
+@pytest.mark.skipif(not SUBSET.is_file(), reason="the MNIST subset is not beside the repository")
+def test_the_packaged_paper_study_plans_from_the_repository_root(monkeypatch, capsys):
+    monkeypatch.chdir(REPO)
+    plan = load_study("paper")
+    assert len(plan.runs) == 4 * 6 * 2 * 3
+    assert {r.axes["task"] for r in plan.runs} == {"iris-1", "iris-2", "digits", "mnist"}
+    assert {r.axes["bench"] for r in plan.runs} == {"model:typical", "model:harsh"}
+    mnist = next(r.training_config() for r in plan.runs if r.axes["task"] == "mnist")
+    assert Path(mnist.dataset_path) == SUBSET.resolve() and mnist.train_samples == 8000
+    assert main(["config", "check", "paper"]) == 0
+    assert "144 runs" in capsys.readouterr().out
+
+
+def test_the_packaged_study_elsewhere_names_its_missing_data_and_why(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["study", "paper", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "mnist-10k.npz: no such file" in err and "relative to the working folder" in err
+    assert not (tmp_path / "out").exists()
