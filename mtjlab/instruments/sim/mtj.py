@@ -28,7 +28,9 @@ current at the present bias field, read current and modulation (cubic Hermite
 interpolation with exact slopes for the static response); the tables are
 rebuilt when any of these change. ``exact=True`` evaluates the physics at every
 point instead (switching fields then resolved exactly rather than to the grid
-spacing).
+spacing). Tabulated measurements run through the compiled loop of
+:mod:`.kernel` when it is available, else through the numpy path (the
+reference; both agree to rounding).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import harmonics, junction, macrospin, transport
+from . import harmonics, junction, kernel, macrospin, transport
 from .parameters import OPEN, SHORT, DeviceParameters, sample_devices
 from .response_tables import ResponseTables, TableGrid
 from .thermal import EffectiveDevices, ThermalModel
@@ -110,6 +112,7 @@ class MTJChip:
         input_table_range_a: float = 0.02,
         table_points: int = 513,
         thermal: ThermalModel | None = None,
+        compiled: bool | None = None,
     ) -> None:
         if devices.n_devices != rows * cols:
             raise ValueError(f"{devices.n_devices} devices do not fill a {rows} x {cols} chip")
@@ -131,6 +134,9 @@ class MTJChip:
         self.rng = np.random.default_rng(noise_seed)
         self._grid = TableGrid.covering(input_table_range_a, table_points)
         self._tables = ResponseTables(self, self._grid)
+        #: Whether tabulated measurements run through the compiled loop (``compiled=None``:
+        #: whenever numba is available) or the numpy path.
+        self.compiled = kernel.use_compiled(compiled)
 
     # ---------------------------------------------------------------- building
     @classmethod
@@ -281,7 +287,26 @@ class MTJChip:
         if not exact and not use_tables:
             log.info("inputs beyond the response tables: evaluating the physics exactly")
         shape = inputs.shape
-        dc, x, y, slope = (np.empty(shape) for _ in range(4))
+        if use_tables and self.compiled and self._kernel_can_take(index, shape):
+            dc, x, y, slope = kernel.run(
+                kernel.compiled_loop(), self._tables.evaluator(read_current_a, amplitude).kernel_tables(),
+                index, inputs, self.devices.row, self.branch, self.row_input_a)
+        else:
+            dc, x, y, slope = self._measure_in_rounds(index, inputs, read_current_a, amplitude, use_tables)
+        if noise is not None:
+            dc, x, y = self._add_noise(index, dc, x, y, read_current_a, noise)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lockin = x / amplitude if amplitude > 0 else np.full(shape, np.nan)
+        return ChipResponse(dc, x, y, lockin, slope, self.devices.dead[index])
+
+    def _kernel_can_take(self, index: np.ndarray, shape: tuple) -> bool:
+        # Negative or out-of-range indices and empty sequences keep numpy's handling (and errors).
+        n_devices = self.devices.n_devices
+        return len(shape) == 2 and shape[1] > 0 and (index.size == 0 or (index.min() >= 0 and index.max() < n_devices))
+
+    def _measure_in_rounds(self, index, inputs, read_current_a, amplitude, use_tables):
+        """The numpy path of :meth:`measure`: ``(dc, x, y, slope)``, each like ``inputs``."""
+        dc, x, y, slope = (np.empty(inputs.shape) for _ in range(4))
         for round_devices in self._rounds(index):
             sel = index[round_devices]
             seq = inputs[round_devices]
@@ -292,11 +317,7 @@ class MTJChip:
             dc[round_devices], x[round_devices], y[round_devices], slope[round_devices] = f_dc, f_x, f_y, f_slope
             self.branch[affected] = new_branch
             self.row_input_a[self.devices.row[sel]] = seq[:, -1]
-        if noise is not None:
-            dc, x, y = self._add_noise(index, dc, x, y, read_current_a, noise)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lockin = x / amplitude if amplitude > 0 else np.full(shape, np.nan)
-        return ChipResponse(dc, x, y, lockin, slope, self.devices.dead[index])
+        return dc, x, y, slope
 
     def _rounds(self, index: np.ndarray):
         """Split requests into rounds in which no two devices share a row."""

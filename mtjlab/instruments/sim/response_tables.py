@@ -76,8 +76,9 @@ class _Table:
 
     def __init__(self, start_a: float, step_a: float, values: np.ndarray, slopes: np.ndarray | None = None):
         self.start_a, self.step_a = start_a, step_a
-        self.values = values
-        self.slopes = np.gradient(values, step_a, axis=-1) if slopes is None else slopes
+        # Contiguous, so the flat views every lookup takes are views, never copies.
+        self.values = np.ascontiguousarray(values)
+        self.slopes = np.ascontiguousarray(np.gradient(values, step_a, axis=-1) if slopes is None else slopes)
         self.n_nodes = values.shape[-1]
         self.n_devices = values.shape[-2]
 
@@ -135,6 +136,7 @@ class TableEvaluator:
     on whatever its history (+1/-1), or 0 where history decides.
     ``values(index, currents, branch)``: ``(dc_v, x_v, y_v, slope_v_per_a)`` on
     the given branches (x = y = 0 without modulation).
+    ``kernel_tables()``: the same tables as flat arrays for :mod:`.kernel`.
     """
 
     def __init__(self, static: tuple["_Table", "_Table", "_Table"], cycle: tuple["_Table", ...] | None):
@@ -155,6 +157,46 @@ class TableEvaluator:
         dc, x, y = (t.at(cycle_location) for t in self._cycle[:3])
         return dc, x, y, slope
 
+    def kernel_tables(self) -> "KernelTables":
+        static_grid, forced = self._slope, self._forced if self._cycle is None else self._cycle[3]
+        flat = [(t.values.reshape(-1), t.slopes.reshape(-1)) for t in (self._voltage, self._slope)]
+        if self._cycle is None:
+            cycle, cycle_start, cycle_nodes = (np.empty(0),) * 6, static_grid.start_a, static_grid.n_nodes
+        else:
+            cycle = tuple(a for t in self._cycle[:3] for a in (t.values.reshape(-1), t.slopes.reshape(-1)))
+            cycle_start, cycle_nodes = self._cycle[0].start_a, self._cycle[0].n_nodes
+        return KernelTables(
+            forced.values.reshape(-1), forced.start_a, forced.n_nodes,
+            flat[0] + flat[1], static_grid.start_a, static_grid.n_nodes,
+            cycle, cycle_start, cycle_nodes,
+            static_grid.step_a, static_grid.n_devices, self._cycle is not None,
+        )
+
+
+@dataclass(frozen=True)
+class KernelTables:
+    """One setting's tables as flat arrays, for the compiled loop of :mod:`.kernel`.
+
+    ``forced``: the branch each node forces (per device; the cycle's end branch
+    with modulation). ``static``: voltage values and slopes, then slope values
+    and slopes, per (branch, device) on the padded grid. ``cycle``: dc, x, y
+    values and slopes on the plain grid (empty arrays without modulation). All
+    grids share ``step_a``.
+    """
+
+    forced: np.ndarray
+    forced_start_a: float
+    forced_nodes: int
+    static: tuple
+    static_start_a: float
+    static_nodes: int
+    cycle: tuple
+    cycle_start_a: float
+    cycle_nodes: int
+    step_a: float
+    n_devices: int
+    modulated: bool
+
 
 class ResponseTables:
     """Lazily built response tables of one chip (see the module docstring)."""
@@ -167,7 +209,10 @@ class ResponseTables:
 
     def covers(self, inputs: np.ndarray, amplitude_a: float) -> bool:
         """Whether every input (and its modulation) lies inside the tables."""
-        return bool(np.max(np.abs(inputs), initial=0.0) <= self.grid.range_a and amplitude_a <= self.grid.max_amplitude_a)
+        # Two reductions rather than a temporary |inputs|; NaN fails both comparisons as before.
+        reach = self.grid.range_a
+        return bool(np.max(inputs, initial=-np.inf) <= reach and np.min(inputs, initial=np.inf) >= -reach
+                    and amplitude_a <= self.grid.max_amplitude_a)
 
     def ready(self, read_current_a: float, amplitude_a: float) -> bool:
         """Whether the tables for this setting exist already (no build needed)."""
