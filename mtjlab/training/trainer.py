@@ -1,6 +1,7 @@
 """The trainer: folds, epochs and mini-batches, with a software baseline trained side by side.
 
-Each fold standardises the features on its training part only, starts the
+Each fold standardises the features on its training part only (per feature for
+tables, one scale for all pixels of images: :class:`.datasets.ImageScaler`), starts the
 device network and a software network of the same architecture (with the
 nominal activation of each layer, :mod:`.activations`; tanh where the array has
 no datasheet) from the same initial weights, and trains both on the same batches with the same
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..config.training import TrainingConfig
 from ..errors import MtjlabError, StopRequested
-from .datasets import Dataset, Standardiser
+from .datasets import Dataset, ImageScaler, Standardiser
 from .methods import GradientMethod
 from .network import Network, hidden_cosine, tanh_activation
 from .optimisers import learning_rate_at, make_optimiser
@@ -70,6 +71,9 @@ class _Progress:
     lab_time_s: float = 0.0
     wall_time_s: float = 0.0
     field_switches: int = 0
+    #: "per_feature" or "image" once the run has chosen (:meth:`Trainer._scaler`); kept in every
+    #: checkpoint so that a resumed run scales its inputs as the weights it continues were trained on
+    feature_scaling: str | None = None
 
 
 class Trainer:
@@ -168,7 +172,7 @@ class Trainer:
     def _train_fold(self, fold: int, state: dict[str, Any] | None) -> None:
         cfg = self.config
         train, val = self.splits[fold]
-        scaler = Standardiser.fit(self.dataset.features[train])
+        scaler = self._scaler(train)
         x_train, y_train = scaler.transform(self.dataset.features[train]), self.dataset.labels[train]
         x_val, y_val = scaler.transform(self.dataset.features[val]), self.dataset.labels[val]
         state = state or self._fresh_fold(fold)
@@ -228,6 +232,14 @@ class Trainer:
             self._emit("epoch", fold=fold, epoch=epoch, metrics=row)
         self._emit("fold", fold=fold, epoch=cfg.epochs - 1, metrics=self.progress.fold_results[-1])
 
+    def _scaler(self, train: np.ndarray) -> Standardiser | ImageScaler:
+        """The scaler fitted on the samples ``train`` indexes: one scale for images, per feature otherwise."""
+        p = self.progress
+        if p.feature_scaling is None:
+            p.feature_scaling = "image" if self.dataset.is_image else "per_feature"
+        kind = ImageScaler if p.feature_scaling == "image" else Standardiser
+        return kind.fit(self.dataset.features[train])
+
     # ---------------------------------------------------------- checkpoints
     def _save(self, fold: int, epoch: int, state: dict[str, Any]) -> None:
         if self.record is None:
@@ -236,7 +248,8 @@ class Trainer:
         p.measurements, p.lab_time_s = self.tally.measurements, self.tally.lab_time_s
         p.field_switches = self.tally.field_switches
         meta = {k: getattr(p, k) for k in ("fold", "epochs_done", "step", "history", "fold_results", "cosines",
-                                           "measurements", "lab_time_s", "wall_time_s", "field_switches")}
+                                           "measurements", "lab_time_s", "wall_time_s", "field_switches",
+                                           "feature_scaling")}
         arrays: dict[str, np.ndarray] = {"meta": json_array(meta),
                                          "rng": json_array(state["rng"].bit_generator.state),
                                          "method_rng": json_array(state["method_rng"].bit_generator.state)}
@@ -255,10 +268,14 @@ class Trainer:
         try:
             meta = from_json_array(checkpoint["meta"])
             p = self.progress
+            # checkpoints that do not say were written when every dataset was scaled per feature
+            p.feature_scaling = "per_feature"
             for key, value in meta.items():
                 setattr(p, key, value)
             self.tally.measurements, self.tally.lab_time_s = p.measurements, p.lab_time_s
             self.tally.field_switches = int(p.field_switches)  # 0 in checkpoints from before layer settings
+            if p.feature_scaling not in ("per_feature", "image"):
+                raise ValueError(f"unknown feature scaling {str(p.feature_scaling)[:40]!r}")
             if hasattr(self.array, "restore"):
                 self.array.restore({k.split("/", 1)[1]: v for k, v in checkpoint.items() if k.startswith("array/")})
             if p.epochs_done >= self.config.epochs:  # the checkpoint closed its fold

@@ -1,16 +1,22 @@
-"""Datasets, splits and the standardiser: every loader, every file error in one line."""
+"""Datasets, splits and the scalers: every loader, every file error in one line."""
 
 from __future__ import annotations
 
 import gzip
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from mtjlab.errors import ConfigError, DataFileError
-from mtjlab.training.datasets import Dataset, Standardiser, holdout_split, load_dataset, stratified_folds
+from mtjlab.config import TrainingConfig
+from mtjlab.errors import MtjlabError
+from mtjlab.training.datasets import (Dataset, ImageScaler, Standardiser, holdout_split, load_dataset,
+                                      stratified_folds)
+from mtjlab.training.records import json_array
+from mtjlab.training.trainer import Trainer
 
 
 # ---------------------------------------------------------------------- helpers
@@ -282,3 +288,106 @@ def test_standardiser_transforms_other_data_with_training_statistics():
     np.testing.assert_allclose(scaler.mean, [2.0, 20.0])
     np.testing.assert_allclose(scaler.std, [1.0, 10.0])
     np.testing.assert_allclose(scaler.transform(np.array([[5.0, 0.0]])), [[3.0, -2.0]])
+
+
+# -------------------------------------------------------------- image scaler
+def test_mnist_and_digits_are_images_iris_and_csv_are_not(tmp_path):
+    images, labels = fake_mnist(4)
+    np.savez(tmp_path / "m.npz", images=images, labels=labels)
+    (tmp_path / "t.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    assert load_dataset("mnist", tmp_path / "m.npz").is_image and load_dataset("digits").is_image
+    assert not load_dataset("iris").is_image and not load_dataset("csv", tmp_path / "t.csv").is_image
+
+
+def test_image_scaler_maps_the_training_pixels_to_0_1_with_one_scale():
+    # Pixel 0 is a border that is dark in every image; pixel 2 is nearly constant.
+    train = np.array([[0.0, 4.0, 0.0], [0.0, 12.0, 0.0], [0.0, 16.0, 0.1]])
+    scaler = ImageScaler.fit(train)
+    assert (scaler.offset, scaler.scale) == (0.0, 16.0)  # darkest and brightest over all pixels
+    np.testing.assert_allclose(scaler.transform(train), train / 16.0)  # relative intensities kept
+    # A faint stroke where the training images were (nearly) always dark stays faint;
+    # per-pixel standardisation makes it 42 standard deviations in pixel 2.
+    np.testing.assert_allclose(scaler.transform(np.array([[1.0, 8.0, 2.0]])), [[1 / 16, 0.5, 2 / 16]])
+    per_pixel = Standardiser.fit(train).transform(np.array([[1.0, 8.0, 2.0]]))
+    assert per_pixel[0, 2] > 30  # what the image scaler is for
+
+
+def test_image_scaler_keeps_a_constant_border_finite_and_equal():
+    train = np.zeros((5, 6))
+    train[:, 2:4] = np.arange(10.0).reshape(5, 2) + 3.0  # a stroke from 3 to 12, borders always 0
+    scaled = ImageScaler.fit(train).transform(train)
+    assert np.isfinite(scaled).all()
+    np.testing.assert_array_equal(scaled[:, [0, 1, 4, 5]], 0.0)
+    np.testing.assert_allclose(scaled[:, 2:4], train[:, 2:4] / 12.0)
+    blank = ImageScaler.fit(np.full((3, 4), 7.0)).transform(np.full((2, 4), 7.0))  # nothing to scale by
+    np.testing.assert_array_equal(blank, 0.0)
+
+
+def test_image_scaler_takes_offset_and_scale_from_the_training_split_only():
+    scaler = ImageScaler.fit(np.array([[2.0, 4.0], [6.0, 10.0]]))  # offset 2, scale 8
+    assert (scaler.offset, scaler.scale) == (2.0, 8.0)
+    np.testing.assert_allclose(scaler.transform(np.array([[0.0, 26.0]])), [[-0.25, 3.0]])  # beyond 0..1 is kept
+
+
+def bare_trainer(data: Dataset, splits, **config) -> Trainer:
+    """A trainer over ``data`` whose method is never called: enough to fit its scaler or read a checkpoint."""
+    tally = SimpleNamespace(measurements=0, lab_time_s=0.0, field_switches=0)
+    return Trainer(TrainingConfig(**config), data, splits, SimpleNamespace(neurons=SimpleNamespace(tally=tally)))
+
+
+def test_trainer_scales_images_with_statistics_of_the_training_split_only():
+    digits = load_dataset("digits")
+    features = digits.features.copy()
+    features[-100:] *= 50.0  # validation pixels far brighter than any training pixel
+    images = Dataset("digits", features, digits.labels, digits.class_names, "test", is_image=True)
+    train = np.arange(len(features) - 100)
+    scaler = bare_trainer(images, [(train, np.arange(len(train), len(features)))], dataset="digits")._scaler(train)
+    assert isinstance(scaler, ImageScaler) and (scaler.offset, scaler.scale) == (0.0, 16.0)
+    np.testing.assert_allclose(scaler.transform(features[train]), digits.features[train] / 16.0)
+
+
+@pytest.mark.parametrize("name", ["iris", "csv"])
+def test_trainer_scales_tables_per_feature_as_before(tmp_path, name):
+    if name == "csv":
+        rng = np.random.default_rng(1)
+        rows = "\n".join(f"{a:.6f},{b:.6f},{y}" for a, b, y in zip(rng.normal(0, 1e3, 40), rng.normal(5, 0.01, 40),
+                                                                   np.arange(40) % 2))
+        (tmp_path / "t.csv").write_text("a,b,y\n" + rows + "\n")
+        table = load_dataset("csv", tmp_path / "t.csv")
+    else:
+        table = load_dataset("iris")
+    train = np.arange(0, table.n_samples, 2)
+    val = np.arange(1, table.n_samples, 2)
+    scaler = bare_trainer(table, [(train, val)])._scaler(train)
+    assert isinstance(scaler, Standardiser)
+    np.testing.assert_allclose(scaler.mean, table.features[train].mean(axis=0))
+    np.testing.assert_allclose(scaler.std, table.features[train].std(axis=0))
+    scaled = scaler.transform(table.features[train])
+    np.testing.assert_allclose(scaled.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(scaled.std(axis=0), 1.0, atol=1e-9)
+
+
+def closed_fold_checkpoint(**meta) -> dict[str, np.ndarray]:
+    """A checkpoint of a run whose one fold has ended: the trainer reads only its metadata."""
+    base = dict(fold=0, epochs_done=2, step=4, history=[], fold_results=[], cosines=[], measurements=0,
+                lab_time_s=0.0, wall_time_s=0.0, field_switches=0)
+    return {"meta": json_array({**base, **meta})}
+
+
+@pytest.mark.parametrize("saved, expected", [(None, "per_feature"), ("per_feature", "per_feature"),
+                                             ("image", "image")])
+def test_a_resumed_run_scales_as_its_checkpoint_was_trained(saved, expected):
+    digits = load_dataset("digits")
+    trainer = bare_trainer(digits, [(np.arange(1000), np.arange(1000, 1797))] * 2, dataset="digits", epochs=2)
+    meta = {} if saved is None else {"feature_scaling": saved}  # None: written before images had a scaler
+    assert trainer._restore(closed_fold_checkpoint(**meta)) is None  # the next fold starts fresh
+    assert trainer.progress.feature_scaling == expected
+    kind = ImageScaler if expected == "image" else Standardiser
+    assert isinstance(trainer._scaler(np.arange(1000)), kind)
+
+
+def test_a_checkpoint_with_an_unknown_scaling_does_not_fit():
+    trainer = bare_trainer(load_dataset("digits"), [(np.arange(1000), np.arange(1000, 1797))], dataset="digits",
+                           epochs=2)
+    with pytest.raises(MtjlabError, match="unknown feature scaling 'pixels'"):
+        trainer._restore(closed_fold_checkpoint(feature_scaling="pixels"))
