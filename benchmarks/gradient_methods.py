@@ -17,10 +17,11 @@ junctions with two reference layers, whose calibrated activation is a bump.
         [--datasets iris,digits] [--seeds 0,1,2] [--methods ...] [--jobs N] [--markdown FILE] [--figure FILE]
 
 ``--backend model`` (the default) measures on the physics model of each preset's
-chip directly (its lab time is the stepped estimate with the wiring's lock-in
-settings); ``--backend bench`` runs every measurement through the drivers and
-emulators of the preset's simulated bench (hardware-timed lists, noise-budget
-lock-in: the lab time of docs/bench.md; far slower).
+chip directly (its lab time is what the preset's bench would take, with its
+noise-budget lock-in and hardware-timed lists: docs/bench.md, "The physics
+model's lab time"); ``--backend bench`` runs every measurement through the
+drivers and emulators of the preset's simulated bench (the same settings, on
+the bench's own clock; far slower).
 """
 
 from __future__ import annotations

@@ -33,6 +33,11 @@ none comes sooner than the input line's rate allows: intermediate points are
 inserted where the batch is sparse, and a tail walks back towards the first
 level, to which the 2400 returns after the list (the bias level; 2400 manual,
 section 10, "Sweep operation"). Those points are measured and dropped.
+
+What a list costs (:class:`ListCosts`): its bus transactions, one auto-zero,
+the instruments' own cycle per point (:func:`list_run_s`, Appendix A) and the
+transfer of the stored readings. The physics model of a bench charges its lab
+time with it (:class:`~.model_array.ModelNeuronArray`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import numpy as np
 
 from ..errors import InstrumentError
 from .adapters.source_meter import STATUS_COMPLIANCE_BIT
+from .timing import A_D_CONVERSION_OVERHEAD_S
 
 #: The Trigger Link line of each step (input source out; read source and the lock-in's TRIG IN in).
 TRIGGER_LINE = 1
@@ -66,6 +72,35 @@ READ_ACTION_OVERHEAD_S = 185e-6 + 640e-6
 READING_ELEMENTS = 5
 #: How often the bench looks whether a list is done, after its predicted duration (s).
 POLL_INTERVAL_S = 0.01
+
+# ----------------------------------------------------------------- what a list costs
+#: The 2400's trigger latency from an immediate trigger (2400 manual, section 6, Figure 6-1: 100 us) and
+#: from a Trigger Link input (Appendix A, Cases I-IV: 225 us), and its source configuration per source
+#: action (Appendix A: 50 us), s.
+TRIGGER_LATENCY_S = 100e-6
+TRIGGER_LINK_LATENCY_S = 225e-6
+SOURCE_CONFIGURATION_S = 50e-6
+#: :func:`run_list`'s auto-zero once: two A/D conversions (reference and zero) before the list (Appendix A).
+AUTO_ZERO_CONVERSIONS = 2
+#: Bus transactions (a write, or the read of a reply) of every list: before it the read source's buffer reset,
+#: auto-zero once and :INIT, the list, :TRIGger:CLEar and the input source's :INIT (6); after it the query of
+#: the readings stored, the data format and the buffer's transfer (5). With the lock-in: its buffer reset and
+#: start (2), then its points stored, X and Y (SPTS?, two TRCA?) and its status byte for overloads (8).
+LIST_TRANSACTIONS = {False: 6 + 5, True: 6 + 2 + 5 + 8}
+#: A list of another length than the last sets the read source's buffer size (1) and both sources' trigger
+#: counts (3 each: pymeasure reads the arm count back first).
+LENGTH_TRANSACTIONS = 7
+#: :func:`configure`: 13 writes and queries to each source (the arm counts read back), and 6 to a lock-in that
+#: stores its points (:data:`BUFFERED_LOCKINS`), by whether it does; the first list after it also sends the
+#: input source's delays and source mode (3), each one when it changes.
+CONFIGURE_TRANSACTIONS = {False: 26, True: 32}
+#: :func:`unconfigure`: 12 to the input source, 10 to the read source, and a buffered lock-in's pause (1).
+UNCONFIGURE_TRANSACTIONS = {False: 22, True: 23}
+#: A stored value as it crosses the bus: a 2400 reading element ("+1.408253E-01,") and an SR830 TRCA? value
+#: ("-3.136635e-003,"), bytes; a block moves at most at IEEE 488.1's 1 Mbyte/s.
+READING_ELEMENT_BYTES = 14
+LOCKIN_VALUE_BYTES = 15
+GPIB_BYTES_PER_S = 1.0e6
 
 
 @dataclass(frozen=True)
@@ -121,6 +156,107 @@ def step_gap_s(integration_s: float) -> float:
     """The input source's trigger delay after each finished reading (s), so that its next step comes at
     least :data:`LOCKIN_SAMPLE_LATENCY_S` after the lock-in's trigger (which came before the reading)."""
     return max(0.0, LOCKIN_SAMPLE_LATENCY_S - (integration_s + READ_ACTION_OVERHEAD_S))
+
+
+def list_delays_s(settle_s: float, lockin: bool, integration_s: float, input_ramp_a_per_s: float,
+                  largest_step_a: float) -> tuple[float, float]:
+    """The input source's source delay and trigger delay in a list (s), as :meth:`.Bench.measure_list` sets
+    them: the lock-in's wait (with the lock-in), but no step sooner than one ramp step at the input rate;
+    and the gap after each reading of :func:`step_gap_s` (with the lock-in, which samples at each trigger)."""
+    delay_s = max(settle_s if lockin else 0.0, largest_step_a / input_ramp_a_per_s)
+    return delay_s, step_gap_s(integration_s) if lockin else 0.0
+
+
+def list_run_s(n_points: int, delay_s: float, gap_s: float, integration_s: float) -> float:
+    """How long two 2400s in handshake take to run a list of ``n_points`` (s), from the input source's :INIT to
+    the read source's last reading (2400 manual, Appendix A).
+
+    Per point: the input source's trigger latency (immediate on the first point, which bypasses its
+    detector; then from the read source's pulse on :data:`DONE_LINE`), its trigger delay ``gap_s``, source
+    configuration and source delay ``delay_s``; then the read source's latency from the pulse on
+    :data:`TRIGGER_LINE`, its source configuration and its reading with auto-zero off. The input source's own
+    reading (:data:`INPUT_SOURCE_NPLC`, the shortest integration) runs alongside the read source's.
+    """
+    step_s = gap_s + SOURCE_CONFIGURATION_S + delay_s
+    read_s = TRIGGER_LINK_LATENCY_S + SOURCE_CONFIGURATION_S + integration_s + READ_ACTION_OVERHEAD_S
+    return n_points * (TRIGGER_LINK_LATENCY_S + step_s + read_s) - (TRIGGER_LINK_LATENCY_S - TRIGGER_LATENCY_S)
+
+
+@dataclass
+class ListCosts:
+    """The lab time hardware-timed lists take on a bench, for a model of it (no instruments).
+
+    It keeps what the Bench keeps between lists, since a list costs what it has
+    to send: whether the trigger set-up of :func:`configure` is in place (a
+    stepped reading undoes it, :meth:`leave_s`) and the settings last sent
+    (the list's length, the delays).
+    """
+
+    integration_s: float
+    input_ramp_a_per_s: float
+    largest_step_a: float
+    #: Whether the lock-in stores points at the triggers (:data:`BUFFERED_LOCKINS`): it then takes part in
+    #: the set-up, and :func:`unconfigure` pauses it.
+    buffered_lockin: bool = True
+    bus_transaction_s: float = 0.001
+    configured: bool = False
+    #: (points, source delay, trigger delay) of the last list since :func:`configure`; None: nothing sent.
+    sent: tuple[int, float, float] | None = None
+    #: Whether a set-up has run: :func:`configure` leaves the read source with no source delay, which
+    #: :func:`unconfigure` does not restore (its stepped readings then skip the delay it had after *RST).
+    source_delay_cleared: bool = False
+
+    def list_s(self, levels: Sequence[float], lockin: bool, settle_s: float) -> float:
+        """One list of the wanted ``levels`` (A, in the order measured) with or without the lock-in, whose
+        wait after each step is ``settle_s`` (s): its bus transactions, auto-zero, points and transfers."""
+        n = list_points(levels, self.largest_step_a)
+        delay_s, gap_s = list_delays_s(settle_s, lockin, self.integration_s, self.input_ramp_a_per_s,
+                                       self.largest_step_a)
+        transactions = LIST_TRANSACTIONS[bool(lockin)]
+        if not self.configured:
+            transactions += CONFIGURE_TRANSACTIONS[self.buffered_lockin] + 1  # and the source mode, with the first
+            self.configured, self.sent, self.source_delay_cleared = True, None, True
+        length, sent_delay, sent_gap = self.sent or (None, None, None)
+        transactions += (LENGTH_TRANSACTIONS if n != length else 0) + (delay_s != sent_delay) + (gap_s != sent_gap)
+        self.sent = (n, delay_s, gap_s)
+        value_bytes = READING_ELEMENTS * READING_ELEMENT_BYTES + (2 * LOCKIN_VALUE_BYTES if lockin else 0)
+        return (transactions * self.bus_transaction_s
+                + AUTO_ZERO_CONVERSIONS * (self.integration_s + A_D_CONVERSION_OVERHEAD_S)
+                + list_run_s(n, delay_s, gap_s, self.integration_s)
+                + n * value_bytes / GPIB_BYTES_PER_S)
+
+    def leave_s(self) -> float:
+        """A stepped reading after lists: the instruments back to stepped operation first (s)."""
+        if not self.configured:
+            return 0.0
+        self.configured, self.sent = False, None
+        return UNCONFIGURE_TRANSACTIONS[self.buffered_lockin] * self.bus_transaction_s
+
+
+def list_points(levels: Sequence[float], largest_step_a: float) -> int:
+    """How many points :func:`list_path` visits for ``levels`` (the wanted ones, those inserted between
+    them and in the tail, and the first level again), counted without building the path."""
+    wanted = [float(v) for v in levels]  # a batch is short: plain floats are faster than arrays here
+    inserted = 0
+    for start, stop in zip(wanted, wanted[1:] + wanted[:1]):  # each step, and the tail back to the first
+        inserted += max(math.ceil(abs(stop - start) / largest_step_a - 1e-9) - 1, 0)
+    return len(wanted) + inserted + 1
+
+
+def list_chunks(levels: Sequence[float], largest_step_a: float, max_points: int) -> list[slice]:
+    """``levels`` (in the order measured) cut into runs whose lists visit at most ``max_points`` points, each
+    as long as it can be (as :class:`.BenchNeuronArray` cuts a device's batch); a single level is a run."""
+    wanted = np.asarray(levels, float)
+    if list_points(wanted, largest_step_a) <= max_points:
+        return [slice(0, wanted.size)]
+    chunks, start = [], 0
+    while start < wanted.size:
+        end = start + 1
+        while end < wanted.size and list_points(wanted[start:end + 1], largest_step_a) <= max_points:
+            end += 1
+        chunks.append(slice(start, end))
+        start = end
+    return chunks
 
 
 def list_path(levels: Sequence[float], largest_step_a: float) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,12 @@ Bench plans its lock-in once, when it is prepared:
 4. :func:`~.noise_budget.plan_lockin` with these figures, then the settings
    are applied (frequency, time constant, sine amplitude) and every later point
    waits the plan's settling time.
+
+The physics model of a bench's chip (:class:`~.model_array.ModelNeuronArray`)
+plans the same way from the same bench file (:func:`plan_on_model`), with the
+figures the model knows: the probe sweep on the noiseless model, and the
+noise density of its closed forms (docs/physics.md, eqs. N1, N2) at the
+chosen frequency instead of a spread of readings.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import MtjlabError
-from .noise_budget import SHARE, LockinPlan, choose_frequency, plan_lockin, ripple_error
+from .limits import SafetyLimits
+from .noise_budget import SHARE, LockinLimits, LockinPlan, choose_frequency, plan_lockin, ripple_error
 from .timing import ENBW_TIMES_TAU
 
 log = logging.getLogger(__name__)
@@ -43,10 +50,47 @@ NOISE_SAMPLES = 16
 NOISE_SPACING_TAU = 5.0
 
 
-def integration_time_s(bench: Any) -> float:
-    """The read source-meter's integration time (s): NPLC over the mains frequency."""
-    wiring = bench.config.wiring
+def integration_time_s(config: Any) -> float:
+    """The read source-meter's integration time (s) on bench file ``config``: NPLC over the mains frequency."""
+    wiring = config.wiring
     return wiring.source_nplc / wiring.line_frequency_hz
+
+
+def lockin_limits_of(config: Any) -> LockinLimits:
+    """What the lock-in of bench file ``config`` can do, without connecting to it: what
+    :meth:`.Bench.lockin_limits` reads from its driver (range and sine from the model's table,
+    the time-constant ladder from pymeasure's driver), within ``limits.max_modulation_v_rms``."""
+    from pymeasure.instruments.srs import SR830, SR860
+
+    from ..config.instrument_models import MODELS
+
+    model = config.instrument("lockin").model
+    spec = MODELS[model]
+    ladder = {"SR830": SR830, "SR860": SR860}[model].TIME_CONSTANTS
+    return LockinLimits(float(spec.freq_min_hz), float(spec.freq_max_hz), tuple(sorted(float(t) for t in ladder)),
+                        float(spec.sine_min_v_rms), min(float(spec.sine_max_v_rms), config.limits.max_modulation_v_rms))
+
+
+def planned_frequency(config: Any, limits: LockinLimits, slope_db_per_oct: int) -> float:
+    """The frequency the plan of bench file ``config`` chooses (eq. L5): where its noise is to be known."""
+    wiring = config.wiring
+    return choose_frequency(integration_time_s(config), slope_db_per_oct,
+                            float(config.measurement.derivative_tolerance), wiring.field_line_bandwidth_hz, limits,
+                            wiring.line_frequency_hz)
+
+
+def plan_from_figures(config: Any, limits: LockinLimits, slope_db_per_oct: int, input_scale_a: float,
+                      peak_derivative_v_per_a: float, noise_density_v_per_rthz: float) -> LockinPlan:
+    """:func:`~.noise_budget.plan_lockin` for bench file ``config`` with the response's figures (g, D, e_n)."""
+    wiring = config.wiring
+    safety = SafetyLimits.from_bench(config)
+    return plan_lockin(tolerance=float(config.measurement.derivative_tolerance), slope_db_per_oct=slope_db_per_oct,
+                       limits=limits, field_line_bandwidth_hz=wiring.field_line_bandwidth_hz,
+                       integration_time_s=integration_time_s(config), line_frequency_hz=wiring.line_frequency_hz,
+                       noise_density_v_per_rthz=noise_density_v_per_rthz, input_scale_a=input_scale_a,
+                       peak_derivative_v_per_a=peak_derivative_v_per_a,
+                       modulation_resistor_ohm=safety.modulation_resistor_ohm,
+                       max_modulation_peak_a=largest_modulation_a(safety))
 
 
 def plan_on_bench(array: Any, devices: list[str]) -> LockinPlan:
@@ -56,9 +100,7 @@ def plan_on_bench(array: Any, devices: list[str]) -> LockinPlan:
     tolerance = float(config.measurement.derivative_tolerance)
     limits = bench.lockin_limits()
     _, _, slope = bench.lockin_timing()
-    wiring = config.wiring
-    frequency = choose_frequency(integration_time_s(bench), slope, tolerance, wiring.field_line_bandwidth_hz,
-                                 limits, wiring.line_frequency_hz)
+    frequency = planned_frequency(config, limits, slope)
     probe_tau = next((t for t in sorted(limits.time_constants_s)
                       if ripple_error(frequency, t, slope) <= SHARE * tolerance), max(limits.time_constants_s))
     bench.set_lockin(frequency, probe_tau)
@@ -69,15 +111,36 @@ def plan_on_bench(array: Any, devices: list[str]) -> LockinPlan:
     else:
         raise MtjlabError("the lock-in settings could not be planned: no device responded to the probe sweep")
     input_scale_a, peak_derivative, noise_density = figures
-    plan = plan_lockin(tolerance=tolerance, slope_db_per_oct=slope, limits=limits,
-                       field_line_bandwidth_hz=wiring.field_line_bandwidth_hz,
-                       integration_time_s=integration_time_s(bench), line_frequency_hz=wiring.line_frequency_hz,
-                       noise_density_v_per_rthz=noise_density, input_scale_a=input_scale_a,
-                       peak_derivative_v_per_a=peak_derivative,
-                       modulation_resistor_ohm=bench.limits.modulation_resistor_ohm,
-                       max_modulation_peak_a=_largest_modulation_a(bench))
+    plan = plan_from_figures(config, limits, slope, input_scale_a, peak_derivative, noise_density)
     log.info("%s (measured on %s: g %.3g mA, peak dV/dI %.3g V/A, noise %.3g nV/rtHz)", plan.describe(), device,
              input_scale_a * 1e3, peak_derivative, noise_density * 1e9)
+    return plan
+
+
+def plan_on_model(array: Any, config: Any, devices: list[str]) -> LockinPlan:
+    """The plan a bench of ``config`` would make, from the physics model ``array`` of its chip
+    (a :class:`~.model_array.ModelNeuronArray`): the probe sweep of :func:`plan_on_bench` on the
+    noiseless model of the first device of ``devices`` that responds, and the chip's noise density
+    at the loudest input of the sweep at the planned frequency (eqs. N1, N2)."""
+    slope = int(config.wiring.lockin_slope_db_per_oct)
+    limits = lockin_limits_of(config)
+    frequency = planned_frequency(config, limits, slope)
+    low, high = array.input_range_a
+    inputs = np.linspace(PROBE_SPAN * low, PROBE_SPAN * high, PROBE_POINTS)
+    for device in devices:
+        outputs, derivatives = array.noiseless_response(device, inputs)
+        shape = _response_scale(inputs, outputs, derivatives)
+        if shape is not None:
+            break
+    else:
+        raise MtjlabError("the lock-in settings could not be planned: no device of the model responded to the "
+                          "probe sweep")
+    input_scale_a, peak_derivative, _ = shape
+    loudest_v = float(outputs[int(np.argmax(np.abs(outputs)))])  # where the 1/f noise is largest, as on a bench
+    noise_density = array.noise_density_v_per_rthz(loudest_v, frequency)
+    plan = plan_from_figures(config, limits, slope, input_scale_a, peak_derivative, max(noise_density, 1e-12))
+    log.info("%s (from the model of %s: g %.3g mA, peak dV/dI %.3g V/A, noise %.3g nV/rtHz)", plan.describe(),
+             device, input_scale_a * 1e3, peak_derivative, noise_density * 1e9)
     return plan
 
 
@@ -87,10 +150,36 @@ def apply_plan(bench: Any, plan: LockinPlan) -> None:
     bench.set_modulation(plan.modulation_peak_a)
 
 
-def _largest_modulation_a(bench: Any) -> float:
+def applied_modulation_peak_a(config: Any, peak_a: float) -> float:
+    """The modulation peak (A) the lock-in of bench file ``config`` puts out when :func:`apply_plan` asks for
+    ``peak_a``: its sine as the driver formats it and the instrument rounds it
+    (:meth:`.SRSLockIn.applied_amplitude_v`, through the modulation resistor)."""
+    from ..config.instrument_models import MODELS
+    from .adapters.lockin import SINE_FORMAT, SINE_RESOLUTION_V
+    from .quantise import as_sent, on_grid
+
+    model = config.instrument("lockin").model
+    spec = MODELS[model]
+    safety = SafetyLimits.from_bench(config)
+    low, high = float(spec.sine_min_v_rms), float(spec.sine_max_v_rms)
+    v_rms = peak_a * safety.modulation_resistor_ohm / math.sqrt(2.0)
+    sent = as_sent(min(max(v_rms, low), high), SINE_FORMAT[model])
+    return safety.modulation_peak_a(min(max(on_grid(sent, SINE_RESOLUTION_V[model]), low), high))
+
+
+def largest_modulation_a(limits: SafetyLimits) -> float:
     """The largest modulation peak the limits allow with the input at zero (A)."""
-    limits = bench.limits
     return min(limits.modulation_peak_a(limits.max_modulation_v_rms), limits.max_input_current_a)
+
+
+def _response_scale(inputs: np.ndarray, outputs: Any, derivatives: Any) -> tuple[float, float, float] | None:
+    """(g, D, loudest input) of a probe sweep: g = span / (2 D) of a tanh-shaped response, D its peak
+    |dV/dI|, and the input where |V| (so the 1/f noise) is largest; None when it shows no response."""
+    peak = float(np.max(np.abs(derivatives)))
+    span = float(np.max(outputs) - np.min(outputs))
+    if not (peak > 0 and span > 0 and math.isfinite(peak) and math.isfinite(span)):
+        return None
+    return span / (2.0 * peak), peak, float(inputs[int(np.argmax(np.abs(outputs)))])
 
 
 def _probe(array: Any, device: str) -> tuple[float, float, float] | None:
@@ -106,12 +195,11 @@ def _probe(array: Any, device: str) -> tuple[float, float, float] | None:
             return None
         outputs.append(point.output_v)
         derivatives.append(abs(point.derivative_v_per_a))
-    peak = max(derivatives)
-    span = max(outputs) - min(outputs)
-    if not (peak > 0 and span > 0 and math.isfinite(peak) and math.isfinite(span)):
+    shape = _response_scale(inputs, outputs, derivatives)
+    if shape is None:
         bench.set_input_current(0.0)
         return None
-    loudest = float(inputs[int(np.argmax(np.abs(outputs)))])
+    input_scale_a, peak, loudest = shape
     bench.set_input_current(loudest)
     _, tau, slope = bench.lockin_timing()
     ys = []
@@ -121,4 +209,4 @@ def _probe(array: Any, device: str) -> tuple[float, float, float] | None:
     bench.set_input_current(0.0)
     sigma_y = float(np.std(ys, ddof=1))
     noise_density = sigma_y / math.sqrt(ENBW_TIMES_TAU[slope] / tau)
-    return span / (2.0 * peak), peak, max(noise_density, 1e-12)
+    return input_scale_a, peak, max(noise_density, 1e-12)

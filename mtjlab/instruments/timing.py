@@ -38,6 +38,13 @@ def integration_time_s(nplc: float, line_frequency_hz: float) -> float:
     return nplc / line_frequency_hz
 
 
+#: The source delay a 2400 has after *RST (s): the read source waits it before each stepped reading.
+RESET_SOURCE_DELAY_S = 1e-3
+#: Bus transactions of a lock-in reading: SNAP? written and its reply read, and on an SR830 its
+#: status byte (LIAS?) for overloads likewise; pymeasure gives the SR860 none.
+LOCKIN_READ_TRANSACTIONS = {"SR830": 4, "SR860": 2}
+
+
 #: 2400 manual, Appendix A, "Source-delay-measure cycle timing", Case I (auto-zero on, one
 #: function, sourcing current): each A/D conversion takes NPLC / f plus this (s) ...
 A_D_CONVERSION_OVERHEAD_S = 185e-6
@@ -51,7 +58,8 @@ class MeasurementTiming:
 
     Per device: the sources are read back at zero (``relay_check_s``) and the
     switch routes it (``relay_settle_s``). Per input point: the
-    lock-in settles after the step, then the source-meter integrates one
+    lock-in settles after the step (``lockin_settle_s`` when a lock-in plan
+    set the wait, else 99 % of a step), then the source-meter integrates one
     reading and the lock-in is read (``reading_overhead_s`` for the bus
     round trips of the two reads). With ``source_ramp_a_per_s`` set, the
     ramps a Bench makes are counted too (:meth:`ramp_distance_a`): the read
@@ -63,6 +71,9 @@ class MeasurementTiming:
     line_frequency_hz: float = 50.0
     lockin_time_constant_s: float = 0.03
     lockin_slope_db_per_oct: int = 24
+    #: The wait after each step (s): a lock-in plan's (noise_budget eq. L4); None: the time
+    #: constants a step takes to settle to 99 % (:func:`lockin_settle_time_s`).
+    lockin_settle_s: float | None = None
     relay_settle_s: float = 0.005
     #: Before relays move, the Bench reads both sources' level and output state
     #: back (four queries of two bus transactions, 1 ms each), s.
@@ -72,12 +83,13 @@ class MeasurementTiming:
     #: the read current's level read and step written, down and up (4), s.
     relay_check_s: float = 0.024
     #: Time of the readings of one point beyond its measure action and settling: the 2400's
-    #: reading (function set-up 2 transactions, :READ? 1, its source delay after *RST 1 ms,
-    #: trigger latency 0.1 ms, source configuration 0.05 ms, transfer 0.1 ms) and the lock-in's
-    #: SNAP? and LIAS? (2), s. The measure action itself: :meth:`measure_action_s`.
-    reading_overhead_s: float = 0.00625
+    #: reading (function set-up 2 transactions, :READ? written and its reply read 2, its source
+    #: delay after *RST (:data:`RESET_SOURCE_DELAY_S`), trigger latency 0.1 ms, source
+    #: configuration 0.05 ms, transfer 0.1 ms) and the lock-in's (:data:`LOCKIN_READ_TRANSACTIONS`:
+    #: an SR830's 4), s. The measure action itself: :meth:`measure_action_s`.
+    reading_overhead_s: float = 0.00925
     #: The part of it a DC-only point takes (the 2400's reading alone), s.
-    dc_reading_overhead_s: float = 0.00425
+    dc_reading_overhead_s: float = 0.00525
     source_ramp_a_per_s: float | None = None
     read_current_a: float = 0.0
     #: Ramp rate of the input line (A/s); None: as ``source_ramp_a_per_s``.
@@ -86,6 +98,8 @@ class MeasurementTiming:
     #: ``bus_write_s`` besides its wait (the Bench's INPUT_RAMP_STEP_A; one transaction).
     input_ramp_step_a: float = 5e-3
     bus_write_s: float = 0.001
+    #: Before a ramp the source's level is read back: a query, written and read (two transactions).
+    LEVEL_QUERY_TRANSACTIONS = 2
 
     @property
     def measure_action_s(self) -> float:
@@ -95,13 +109,16 @@ class MeasurementTiming:
             + FIRMWARE_OVERHEAD_AUTO_ZERO_S
 
     @property
+    def settle_s(self) -> float:
+        """The wait after each step before the lock-in is read (s)."""
+        if self.lockin_settle_s is not None:
+            return self.lockin_settle_s
+        return lockin_settle_time_s(self.lockin_time_constant_s, self.lockin_slope_db_per_oct)
+
+    @property
     def point_time_s(self) -> float:
         """Lab time of one input point (s)."""
-        return (
-            lockin_settle_time_s(self.lockin_time_constant_s, self.lockin_slope_db_per_oct)
-            + self.measure_action_s
-            + self.reading_overhead_s
-        )
+        return self.settle_s + self.measure_action_s + self.reading_overhead_s
 
     @property
     def dc_point_time_s(self) -> float:
@@ -126,18 +143,32 @@ class MeasurementTiming:
         """
         if not self.source_ramp_a_per_s:
             return 0.0
-        input_rate = self.input_ramp_a_per_s or self.source_ramp_a_per_s
         total = 0.0
         for row in inputs_a:
             levels = sorted(float(v) for v in row)
             if abs(levels[-1]) < abs(levels[0]):
                 levels.reverse()  # from the end nearer zero
-            total += 2 * abs(self.read_current_a) / self.source_ramp_a_per_s
+            total += self.read_current_ramps_s
             for start, stop in zip([0.0, *levels], [*levels, 0.0]):
-                distance = abs(stop - start)  # a level read first, then whole steps, each a write
-                steps = math.ceil(distance / self.input_ramp_step_a - 1e-9)
-                total += distance / input_rate + (steps + 1) * self.bus_write_s
+                total += self.input_ramp_s(start, stop)
         return total
+
+    @property
+    def read_current_ramps_s(self) -> float:
+        """The read current's ramps down and up around a relay move (s; zero when no rate is set)."""
+        if not self.source_ramp_a_per_s:
+            return 0.0
+        return 2 * abs(self.read_current_a) / self.source_ramp_a_per_s
+
+    def input_ramp_s(self, start_a: float, stop_a: float) -> float:
+        """One ramp of the input from ``start_a`` to ``stop_a`` (A) as a Bench makes it (s): the level
+        read first, then whole steps of ``input_ramp_step_a``, each a write, at the input rate."""
+        if not self.source_ramp_a_per_s:
+            return 0.0
+        distance = abs(stop_a - start_a)
+        steps = math.ceil(distance / self.input_ramp_step_a - 1e-9)
+        rate = self.input_ramp_a_per_s or self.source_ramp_a_per_s
+        return distance / rate + (self.LEVEL_QUERY_TRANSACTIONS + steps) * self.bus_write_s
 
 
 class WallClock:

@@ -22,7 +22,9 @@ def test_is_a_neuron_array(bench):
     assert isinstance(array, NeuronArray)
     assert array.device_ids == tuple(bench.chip.ids())
     assert array.dead_ids == frozenset(bench.chip.known_dead)
-    room = bench.limits.max_input_current_a - bench.measurement.modulation_amplitude_a  # the sine rides on top
+    # the sine rides on top: the modulation a bench of this file would plan (tests/instruments/test_model_lab_time.py)
+    assert array.modulation_amplitude_a == pytest.approx(array.lockin_plan.modulation_peak_a, rel=0.01)
+    room = bench.limits.max_input_current_a - array.modulation_amplitude_a
     assert array.input_range_a == pytest.approx((-room, room))
 
 

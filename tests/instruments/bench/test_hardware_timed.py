@@ -9,7 +9,8 @@ from mtjlab.errors import MtjlabError, SafetyLimitError
 from mtjlab.instruments.bench import Bench
 from mtjlab.instruments.bench_array import BenchNeuronArray, MeasurementInterrupted
 from mtjlab.instruments.bench_lifetime import INPUT_RAMP_STEP_A
-from mtjlab.instruments.hardware_timed import acquisition_mode, list_path
+from mtjlab.instruments.drivers.keithley2400_list import MAX_LIST_POINTS
+from mtjlab.instruments.hardware_timed import ListCosts, acquisition_mode, list_chunks, list_path, list_points
 
 INPUTS_A = np.linspace(-6e-3, 6e-3, 9)
 
@@ -101,3 +102,41 @@ def test_a_fault_in_the_middle_of_a_list_keeps_the_points_before_it_and_leaves_t
         assert np.all(np.isfinite(partial.derivative_v_per_a[0][kept]))
         lab.pulse_trigger_line = original
     assert bench.lab.everything_safe()
+
+
+def test_the_points_counted_for_a_list_are_those_its_path_visits():
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        levels = rng.uniform(-0.02, 0.02, rng.integers(1, 40))
+        if rng.random() < 0.5:
+            levels = np.sort(levels)
+        assert list_points(levels, INPUT_RAMP_STEP_A) == len(list_path(levels, INPUT_RAMP_STEP_A)[0])
+
+
+def test_a_batch_is_cut_into_the_lists_the_bench_array_cuts_it_into(sim_config):
+    with Bench(sim_config) as bench:
+        array = BenchNeuronArray(bench)
+        for inputs in (np.linspace(-0.019, 0.019, 150), np.linspace(-0.019, 0.019, 9), np.array([-0.019, 0.019]),
+                       np.sort(np.random.default_rng(2).uniform(-0.019, 0.019, 120))):
+            order = np.arange(inputs.size)
+            expected = [list(c) for c in array._list_chunks(inputs, order)]
+            assert [list(order[c]) for c in list_chunks(inputs, INPUT_RAMP_STEP_A, MAX_LIST_POINTS)] == expected
+
+
+def test_the_cost_of_a_list_is_what_the_simulated_bench_clock_charges(sim_config):
+    """One list on a routed device, input already at its first level: ListCosts against the virtual clock,
+    the first list after the set-up (everything sent) and the next of the same length (nothing sent)."""
+    levels = np.linspace(-4e-3, 4e-3, 9)
+    wiring = sim_config.wiring
+    costs = ListCosts(wiring.source_nplc / wiring.line_frequency_hz, sim_config.limits.max_input_ramp_a_per_s,
+                      INPUT_RAMP_STEP_A)
+    with Bench(sim_config) as bench:
+        bench.route("r0c1")
+        bench.set_read_current(sim_config.measurement.read_current_a)
+        bench.set_input_current(levels[0])
+        bench.read_point()  # a stepped reading first (the lock-in's full scale known, as after any)
+        for _ in range(2):
+            started = bench.clock.now_s()
+            bench.measure_list(levels, settle_s=1.5e-3)
+            charged = bench.clock.now_s() - started - 2 * 0.001  # less the list's own ramp (a level query)
+            assert costs.list_s(levels, True, 1.5e-3) == pytest.approx(charged, rel=0.01)

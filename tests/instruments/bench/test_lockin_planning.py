@@ -54,3 +54,17 @@ def test_with_lockin_settings_bench_the_wiring_settings_are_used(sim_config):
         frequency, tau, _ = bench.lockin_timing()
         assert frequency == pytest.approx(sim_config.wiring.lockin_frequency_hz)
         assert tau == pytest.approx(sim_config.wiring.lockin_time_constant_s)
+
+
+@pytest.mark.parametrize("lockin", ["SR830", "SR860"])
+def test_the_bench_file_gives_the_lockin_limits_and_sine_the_connected_lockin_reports(sim_config, lockin):
+    """What the physics model plans with (no instruments) is what a Bench reads from its lock-in."""
+    from mtjlab.instruments.lockin_planning import applied_modulation_peak_a, lockin_limits_of
+
+    instruments = [i.model_copy(update={"model": lockin}) if i.role == "lockin" else i for i in sim_config.instruments]
+    config = sim_config.model_copy(update={"instruments": instruments})
+    with Bench(config) as bench:
+        assert lockin_limits_of(config) == bench.lockin_limits()
+        for peak_a in (0.2e-3, 0.9183e-3, 1.2345e-3):
+            bench.set_modulation(peak_a)
+            assert applied_modulation_peak_a(config, peak_a) == bench.settings.modulation_peak_a
