@@ -24,7 +24,8 @@ import numpy as np
 from ..errors import InstrumentError, MtjlabError, SafetyLimitError, StopRequested
 from .bench_state import PointReading
 from .drivers.keithley2400_list import MAX_LIST_POINTS
-from .hardware_timed import ListInterrupted
+from .bench_lifetime import INPUT_RAMP_STEP_A
+from .hardware_timed import ListInterrupted, list_chunks
 from .interfaces import NeuronMeasurement
 
 log = logging.getLogger(__name__)
@@ -295,14 +296,7 @@ class BenchNeuronArray:
 
     def _list_chunks(self, inputs: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
         """The visit order cut into runs whose lists fit the input source."""
-        chunks, start = [], 0
-        while start < len(order):
-            end = start + 1
-            while end < len(order) and self.bench.list_points(inputs[order[start:end + 1]]) <= MAX_LIST_POINTS:
-                end += 1
-            chunks.append(order[start:end])
-            start = end
-        return chunks
+        return [order[run] for run in list_chunks(inputs[order], INPUT_RAMP_STEP_A, MAX_LIST_POINTS)]
 
     def _store_list(self, device: str, inputs: np.ndarray, chunk: np.ndarray, reading: Any, output: np.ndarray,
                     derivative: np.ndarray, exact: np.ndarray | None, with_derivative: bool) -> bool:
