@@ -237,7 +237,9 @@ def header(study: Study) -> list[str]:
          + (f"{duration(elapsed)} from its first file to its last run's summary" if elapsed is not None
             else "an unknown time (its files' times do not span its runs: the folder was copied)")
          if len(wall) else "No run has finished yet")
-        + f", on a machine of {os.cpu_count()} cores (`mtjlab study` runs one worker per core).", ""]
+        + f", on a machine of {os.cpu_count()} cores (`mtjlab study` runs one worker per core).", "",
+        "Every method on all four chip presets (ideal and drifting too) and a network of bump-shaped "
+        "neurons: `docs/gradient-methods.md`. How studies run: `docs/studies.md`.", ""]
 
 
 def study_elapsed_s(directory: Path, longest_run_s: float) -> float | None:
