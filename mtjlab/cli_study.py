@@ -64,6 +64,8 @@ def cmd_study(args: argparse.Namespace) -> int:
     from mtjlab.studies.runner import STUDY_FILE, check_resumable, create_study_dir, run_study
 
     _check_usage(args)
+    if not args.verbose:
+        quiet_cluster_logs()
     if args.report is not None:
         return _report(args.report)
     if args.resume is not None:
@@ -108,6 +110,18 @@ def cmd_study(args: argparse.Namespace) -> int:
         print(f"  run the failed ones again: mtjlab study --resume {study_dir}")
         return EXIT_FAILED
     return 0
+
+
+def quiet_cluster_logs() -> None:
+    """The cluster's own news (workers starting, connections, a worker killed at shutdown) only with -v:
+    Dask sets each of its loggers' levels itself, so each is set here, after it is imported."""
+    import logging
+
+    import distributed  # noqa: F401 - its logging configuration is applied on import
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _write_results(study_dir: Path) -> str | None:

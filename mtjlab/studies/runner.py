@@ -158,9 +158,11 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
 
     if scheduler is None:
         n = workers or os.cpu_count() or 1
-        # processes: the physics and numpy hold the GIL; no dashboard: a study needs no web server
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        # processes: the physics and numpy hold the GIL; the dashboard on a free port (8787 may be another
+        # cluster's), its address in the log (mtjlab -v study ...)
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            log.info("local cluster of %d workers; dashboard %s", n, client.dashboard_link)
             yield client
         return
     try:
