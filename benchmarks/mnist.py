@@ -11,6 +11,7 @@ run; the table gives both accuracies per epoch and the costs.
                                [--batch-size B] [--optimiser adam|sgd] [--learning-rate LR] [--momentum M]
                                [--weight-decay WD] [--schedule constant|cosine|step]
                                [--max-neurons-per-device N] [--method analog] [--seed S]
+                               [--augment-shift-px P]
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def main() -> None:
     parser.add_argument("--method", default="analog", help="gradient method of the MTJ network")
     parser.add_argument("--train-samples", type=int, default=8000, help="the first N images train, the rest test")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
+    parser.add_argument("--augment-shift-px", type=int, default=0,
+                        help="shift each training image by up to this many pixels in x and y, anew every epoch "
+                             "(0: off)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not is_model_bench(args.bench):
@@ -58,7 +62,7 @@ def main() -> None:
         method=args.method, hidden=hidden, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         optimiser=OptimiserConfig(name=args.optimiser, learning_rate=args.learning_rate, momentum=args.momentum,
                                   weight_decay=args.weight_decay, schedule=args.schedule),
-        max_neurons_per_device=per_device, log_measurements=False)
+        max_neurons_per_device=per_device, augment_shift_px=args.augment_shift_px, log_measurements=False)
     with tempfile.TemporaryDirectory() as scratch:
         epochs = []
         result = run_training(config, out=Path(scratch) / "run",
@@ -66,7 +70,8 @@ def main() -> None:
     s = result.summary
     print(f"\nMNIST ({args.data.name}: first {args.train_samples} train, the rest test), network "
           f"{'-'.join(map(str, s['architecture']))}, {args.method} gradients on the model backend, "
-          f"{s['mapping']}\n")
+          f"{s['mapping']}"
+          f"{f', training images shifted by up to {args.augment_shift_px} px' if args.augment_shift_px else ''}\n")
     print(f"software network: {s['nominal_activation']}\n")
     print(f"{'epoch':>5} {'MTJ test %':>11} {'soft test %':>12} {'MTJ train %':>12} {'soft train %':>13} "
           f"{'measurements':>13} {'lab time h':>11} {'wall s':>7}")

@@ -86,6 +86,10 @@ class TrainingConfig(BaseModel):
         None, ge=0, le=SEED_MAX, description="Seed of the simulated chip's device draws, in place of the bench "
         "file's chip.physics.seed: another chip of the same process (a Monte Carlo over device variability). "
         "Model and simulated benches only; null: the bench file's chip.")
+    augment_shift_px: Int = Field(
+        0, ge=0, le=4, description="Image datasets (mnist, digits): every epoch, shift each training image by a "
+        "random whole number of pixels in x and in y, up to this many (pixels), zeros filling the edge; drawn "
+        "from the seed, so a run repeats. Validation images are never shifted. 0: off.")
     log_measurements: bool = Field(True, description="Keep every step's inputs, outputs and derivatives "
                                    "in the run's measurements/ folder.")
     bench: str = Field("typical.yaml", description="Packaged bench name, a bench file path, "
@@ -108,6 +112,9 @@ class TrainingConfig(BaseModel):
                  str(self.dataset_path))
         if self.label_column is not None and self.dataset != "csv":
             fail(("label_column",), "only used with dataset csv", self.label_column)
+        if self.augment_shift_px > 0 and self.dataset in ("iris", "csv"):
+            fail(("augment_shift_px",), f"shifts images; dataset {self.dataset} is a table, not images (set 0)",
+                 self.augment_shift_px)
         if self.layers is not None and len(self.layers) != len(self.hidden):
             fail(("layers",), f"has {len(self.layers)} entries but hidden has {len(self.hidden)} "
                  f"layer{'s' if len(self.hidden) > 1 else ''} "

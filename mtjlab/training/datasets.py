@@ -48,7 +48,9 @@ class Dataset:
     says the features are the pixels of an image (``mnist``, ``digits``): one
     quantity on one scale, scaled alike (:class:`ImageScaler`), not per pixel.
     Tables (``iris``, ``csv``) mix quantities and units, and keep per-feature
-    standardisation (:class:`Standardiser`).
+    standardisation (:class:`Standardiser`). ``image_shape`` is an image's (rows, columns)
+    when ``is_image`` (``features`` hold the rows one after another), so that pixels
+    can be moved as an image (random-shift augmentation); None for tables.
     """
 
     name: str
@@ -57,6 +59,7 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     is_image: bool = False
+    image_shape: tuple[int, int] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -92,7 +95,8 @@ def load_dataset(name: str, path: str | Path | None = None, label_column: str | 
         bunch = datasets.load_iris() if name == "iris" else datasets.load_digits()
         names = tuple(str(n) for n in bunch.target_names)
         return Dataset(name, np.asarray(bunch.data, np.float64), np.asarray(bunch.target, np.int64), names,
-                       f"scikit-learn {name}", is_image=name == "digits")
+                       f"scikit-learn {name}", is_image=name == "digits",
+                       image_shape=(8, 8) if name == "digits" else None)
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r} (choose {', '.join(DATASETS[:-1])} or {DATASETS[-1]})")
     if path is None:
@@ -159,7 +163,7 @@ def _mnist(path: Path, images: np.ndarray, labels: np.ndarray) -> Dataset:
     # are kept as they are, so scaling twice cannot silently flatten them to ~0.
     scale = 255.0 if images.dtype == np.uint8 or pixels.max() > 1.0 else 1.0
     return Dataset("mnist", pixels / scale, _digit_labels(path, labels), tuple(str(d) for d in range(10)),
-                   str(path), is_image=True)
+                   str(path), is_image=True, image_shape=(28, 28))
 
 
 def _digit_labels(path: Path, labels: np.ndarray) -> np.ndarray:

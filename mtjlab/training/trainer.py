@@ -10,7 +10,9 @@ row, and writes a checkpoint (weights, optimiser states, random generator, the
 simulated chip's state where there is one) so that a stopped or killed run
 resumes at the last finished epoch. With ``recalibrate_every`` the devices are
 calibrated again after every that many epochs (:mod:`.recalibration`; event
-``recalibrated``), counted in that epoch's measurements and lab time. Events go to every subscriber (a progress
+``recalibrated``), counted in that epoch's measurements and lab time. With
+``augment_shift_px`` every training image of a batch is shifted by a random whole number
+of pixels (:func:`shift_images`) before both networks see it. Events go to every subscriber (a progress
 bar, a GUI); :meth:`Trainer.request_stop` and :meth:`Trainer.pause` work from
 any thread and act between two steps, when no output is moving.
 """
@@ -26,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..config.training import TrainingConfig
-from ..errors import MtjlabError, StopRequested
+from ..errors import ConfigError, MtjlabError, StopRequested
 from .datasets import Dataset, ImageScaler, Standardiser
 from .methods import GradientMethod
 from .network import Network, hidden_cosine, tanh_activation
@@ -74,6 +76,31 @@ class _Progress:
     #: "per_feature" or "image" once the run has chosen (:meth:`Trainer._scaler`); kept in every
     #: checkpoint so that a resumed run scales its inputs as the weights it continues were trained on
     feature_scaling: str | None = None
+
+
+def shift_images(images: np.ndarray, shape: tuple[int, int], dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """``images`` (n, rows*cols) each moved ``dx[i]`` columns right and ``dy[i]`` rows down, zeros coming in.
+
+    Pixel (r, c) of image i becomes pixel (r - dy[i], c - dx[i]) of the original, or 0 where that
+    lies outside it. One gather from a zero-padded copy, no loop over the images.
+    """
+    dx, dy = np.asarray(dx, np.int64), np.asarray(dy, np.int64)
+    rows, cols = shape
+    pad = int(max(np.max(np.abs(dx), initial=0), np.max(np.abs(dy), initial=0)))
+    padded = np.pad(np.asarray(images).reshape(-1, rows, cols), ((0, 0), (pad, pad), (pad, pad)))
+    r = (pad - dy)[:, None] + np.arange(rows)  # (n, rows): the padded row each output row reads
+    c = (pad - dx)[:, None] + np.arange(cols)
+    return padded[np.arange(len(dx))[:, None, None], r[:, :, None], c[:, None, :]].reshape(len(dx), rows * cols)
+
+
+def epoch_shifts(seed: int, fold: int, epoch: int, n: int, max_px: int) -> np.ndarray:
+    """The (dx, dy) of each of ``n`` training samples in one epoch, each within -max_px..max_px.
+
+    A generator of its own, seeded by (seed, fold, epoch) rather than carried from epoch to
+    epoch: a run resumed from a checkpoint (an epoch boundary) draws the same shifts as one
+    that ran through, and the batch order's generator is left as it was without augmentation.
+    """
+    return np.random.default_rng([seed, fold, 3, epoch]).integers(-max_px, max_px + 1, size=(n, 2))
 
 
 class Trainer:
@@ -177,17 +204,24 @@ class Trainer:
         x_val, y_val = scaler.transform(self.dataset.features[val]), self.dataset.labels[val]
         state = state or self._fresh_fold(fold)
         net, base, rng = state["network"], state["baseline"], state["rng"]
+        shape = self.dataset.image_shape
+        if cfg.augment_shift_px and shape is None:
+            raise ConfigError(f"augment_shift_px: dataset {self.dataset.name} has no image shape to shift (set 0)")
         for epoch in range(self.progress.epochs_done, cfg.epochs):
             started_wall = time.perf_counter()
             measured0, lab0 = self.tally.measurements, self.tally.lab_time_s
             self.tally.log.clear()
             lr = learning_rate_at(cfg.optimiser, epoch, cfg.epochs)
             order = rng.permutation(len(train))
+            shifts = epoch_shifts(cfg.seed, fold, epoch, len(train), cfg.augment_shift_px) \
+                if cfg.augment_shift_px else None
             sums = dict(loss=0.0, correct=0, base_loss=0.0, base_correct=0)
             cosines: list[float] = []
             for start in range(0, len(order), cfg.batch_size):
                 batch = order[start:start + cfg.batch_size]
                 xb, yb = x_train[batch], y_train[batch]
+                if shifts is not None:  # after scaling, where the background is 0: zeros fill what comes in
+                    xb = shift_images(xb, shape, shifts[batch, 0], shifts[batch, 1])
                 self.tally.step = self.progress.step
                 step = self.method.step(net, xb, yb, state["method_rng"])
                 state["optimiser"].step(net.params, step.grads, lr)

@@ -299,6 +299,18 @@ def test_mnist_and_digits_are_images_iris_and_csv_are_not(tmp_path):
     assert not load_dataset("iris").is_image and not load_dataset("csv", tmp_path / "t.csv").is_image
 
 
+def test_images_know_their_shape_and_tables_have_none(tmp_path):
+    images, labels = fake_mnist(4)
+    np.savez(tmp_path / "m.npz", images=images, labels=labels)
+    (tmp_path / "t.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    mnist, digits = load_dataset("mnist", tmp_path / "m.npz"), load_dataset("digits")
+    assert mnist.image_shape == (28, 28) and digits.image_shape == (8, 8)
+    for data in (mnist, digits):  # the features are the image's rows one after another
+        assert np.prod(data.image_shape) == data.n_features
+    np.testing.assert_array_equal(mnist.features[1].reshape(28, 28), images[1].reshape(28, 28) / 255.0)
+    assert load_dataset("iris").image_shape is None and load_dataset("csv", tmp_path / "t.csv").image_shape is None
+
+
 def test_image_scaler_maps_the_training_pixels_to_0_1_with_one_scale():
     # Pixel 0 is a border that is dark in every image; pixel 2 is nearly constant.
     train = np.array([[0.0, 4.0, 0.0], [0.0, 12.0, 0.0], [0.0, 16.0, 0.1]])
