@@ -412,8 +412,9 @@ def findings(study: Study, physics) -> list[str]:
         f"- **Chip-to-chip spread.** The ± is over {chip_seeds} chip{'s' if chip_seeds != 1 else ''} per preset"
         + ("" if "seed" in axes else " and one training seed (splits and initial weights fixed)")
         + ": a small Monte Carlo, which does not resolve differences smaller than that spread.",
-        "- **Lab time.** The model backend's lab time is the stepped estimate of instruments/timing.py with the "
-        "wiring's fixed lock-in settings, not a bench's measured time (docs/studies.md).",
+        "- **Lab time.** The physics model charges the time its bench would take (the lock-in planned from the "
+        "noise budget, hardware-timed lists where the instruments allow: docs/bench.md, \"The physics model's lab "
+        "time\"), within about 1 % of the simulated bench on Iris; it is an estimate, not a real bench's clock.",
     ]
     if "mnist" in study.tasks():
         not_shown.insert(1, f"- **Full MNIST.** `mnist` is {describe_task(study, 'mnist')}; the paper's 97.9 % is "
