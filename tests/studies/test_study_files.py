@@ -88,7 +88,10 @@ def test_resume_and_report_need_a_study_directory(tmp_path, capsys):
     assert "no runs/" in capsys.readouterr().err
 
 
-def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    from mtjlab.studies import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 2.0)  # nothing listens there: no need to wait long
     study = tmp_path / "study.yaml"
     study.write_text(GOOD_BASE + "grid:\n  method: [analog]\n")
     status = main(["study", str(study), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9",
