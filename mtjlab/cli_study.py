@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mtjlab.cli_support import EXIT_FAILED, STOP_NAMES, check_out_dir, int_option, stop_status
 from mtjlab.errors import ConfigError
@@ -98,18 +98,21 @@ def cmd_study(args: argparse.Namespace) -> int:
         return stopped
     finally:
         progress.close()
-    paths = _write_results(study_dir)
+    print_outcome(plan.name, len(plan.runs), outcome, _write_results(study_dir), study_dir, sys.stdout)
+    return EXIT_FAILED if outcome.failed else 0
+
+
+def print_outcome(name: str, total: int, outcome: Any, results: str | None, study_dir: Path, out: TextIO) -> None:
+    """The study's end: runs finished (and before), each failure in one line, where the results are."""
     done = len(outcome.finished) + len(outcome.skipped)
     skipped = f" ({len(outcome.skipped)} finished before)" if outcome.skipped else ""
-    print(f"study {plan.name}: {done} of {len(plan.runs)} runs finished{skipped}, {len(outcome.failed)} failed")
+    out.write(f"study {name}: {done} of {total} runs finished{skipped}, {len(outcome.failed)} failed\n")
     for run_id, error in sorted(outcome.failed.items()):
-        print(f"  failed: {run_id}: {error}")
-    if paths is not None:
-        print(f"  results: {paths}")
+        out.write(f"  failed: {run_id}: {error}\n")
+    if results is not None:
+        out.write(f"  results: {results}\n")
     if outcome.failed:
-        print(f"  run the failed ones again: mtjlab study --resume {study_dir}")
-        return EXIT_FAILED
-    return 0
+        out.write(f"  run the failed ones again: mtjlab study --resume {study_dir}\n")
 
 
 def quiet_cluster_logs() -> None:
@@ -144,7 +147,7 @@ def _report(study_dir: Path) -> int:
     if not (study_dir / RUNS_DIR).is_dir():
         raise ConfigError(f"{study_dir}: no {RUNS_DIR}/ folder here; --report takes a study directory")
     write_report(study_dir)
-    print(f"rebuilt {study_dir / 'results.csv'}, {study_dir / 'results.md'} and {study_dir / 'figures'}/")
+    sys.stdout.write(f"rebuilt {study_dir / 'results.csv'}, {study_dir / 'results.md'} and {study_dir / 'figures'}/\n")
     return 0
 
 

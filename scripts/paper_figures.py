@@ -45,7 +45,6 @@ from mtjlab.studies.report import markdown_tables
 from mtjlab.training.activations import NOMINAL_POINTS, NominalActivation, nominal_activation
 from mtjlab.training.neurons import calibrate, calibration_inputs_a
 from mtjlab.training.records import atomic_write_bytes
-from mtjlab.training.session import with_chip_seed
 from mtjlab.training.settings import fitting_devices
 
 _DPI = 110
@@ -80,7 +79,7 @@ class CalibratedChip:
 
 def calibrated_chip(preset: str, chip_seed: int | None, limit: float) -> CalibratedChip:
     """The preset's chip (drawn from ``chip_seed`` as a study run draws it) calibrated as training does."""
-    array = ModelNeuronArray.from_bench(with_chip_seed(load_bench(preset), chip_seed))
+    array = ModelNeuronArray.from_bench(load_bench(preset).with_chip_seed(chip_seed))
     kinds = array.device_kinds
     singles = [d for d in array.device_ids if kinds.get(d, "single") == "single"]
     sweep = calibrate(array, devices=singles)

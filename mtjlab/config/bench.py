@@ -19,6 +19,7 @@ from mtjlab.config.instrument_models import models_for_role
 
 from mtjlab.config.fields import SEED_MAX, STRICT, Float, Int, fail  # noqa: F401 (SEED_MAX: re-exported)
 from mtjlab.config.chip_physics import ChipPhysics
+from mtjlab.errors import ConfigError
 
 _VISA_RE = re.compile(
     r"^(GPIB\d*::\d+(::\d+)?(::INSTR)?"
@@ -237,6 +238,19 @@ class BenchConfig(BaseModel):
     def uses_sim(self) -> bool:
         """True when any instrument uses the simulated backend."""
         return any(i.backend == "sim" for i in self.instruments)
+
+    def with_chip_seed(self, chip_seed: int | None) -> BenchConfig:
+        """This bench with its simulated chip drawn from ``chip_seed`` (None: as the file says).
+
+        Only a simulated chip has a seed: a bench of real instruments is refused in one line.
+        """
+        if chip_seed is None:
+            return self
+        if not self.uses_sim or self.chip.physics is None:
+            raise ConfigError(f"chip_seed: {chip_seed} draws a simulated chip, but bench {self.name!r} drives real "
+                              "instruments (remove chip_seed)")
+        physics = self.chip.physics.model_copy(update={"seed": chip_seed})
+        return self.model_copy(update={"chip": self.chip.model_copy(update={"physics": physics})})
 
     @model_validator(mode="after")
     def _check(self) -> BenchConfig:

@@ -42,8 +42,9 @@ from ..errors import InstrumentError, MtjlabError, SafetyLimitError
 from .adapters import KeithleySourceMeter
 from .bench_lifetime import INPUT_COMPLIANCE_V, INPUT_RAMP_STEP_A, INPUT_RAMP_STEP_TIME_S, BenchLifetime
 from .drivers.keithley2400_list import MAX_LIST_POINTS
-from .hardware_timed import (AcquisitionMode, ListReading, acquisition_mode, configure, list_path, run_list, step_gap_s,
+from .hardware_timed import (AcquisitionMode, ListReading, acquisition_mode, configure, run_list, step_gap_s,
                              unconfigure)
+from .list_paths import list_path
 from .bench_state import SIGTERM_EXIT_STATUS, BenchReadouts, BenchSettings, PointReading, Terminated
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from ..errors import InstrumentError, MtjlabError, SafetyLimitError, StopRequest
 from .bench_state import PointReading
 from .drivers.keithley2400_list import MAX_LIST_POINTS
 from .bench_lifetime import INPUT_RAMP_STEP_A
-from .hardware_timed import ListInterrupted, list_chunks
+from .hardware_timed import ListInterrupted
+from .list_paths import list_chunks
 from .interfaces import NeuronMeasurement
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..errors import MtjlabError, SafetyLimitError
 from .drivers.keithley2400_list import MAX_LIST_POINTS
-from .hardware_timed import BUFFERED_LOCKINS, AcquisitionMode, ListCosts, acquisition_mode, list_chunks
+from .hardware_timed import BUFFERED_LOCKINS, AcquisitionMode, ListCosts, acquisition_mode
+from .list_paths import list_chunks
 from .interfaces import NeuronMeasurement
 from .sim import transport
 from .sim.mtj import MTJChip, NoiseSettings

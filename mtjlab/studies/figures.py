@@ -123,6 +123,13 @@ class _Layout:
         ax.set_xlim(-0.5, len(self.categories) - 0.5)  # a category with only "n/a" marks keeps its room
 
 
+def _bar_layout(df: pd.DataFrame) -> _Layout | None:
+    """The replicate groups of ``df`` laid out for a bar figure; None when no run has finished."""
+    if not (df["status"] == "finished").any():
+        return None
+    return _Layout(aggregate(df), roles(axis_columns(df)))
+
+
 def _slots(layout: _Layout, per_series: int) -> tuple[float, dict[tuple, float]]:
     """Bar width and each series' offset within a category (``per_series`` bars side by side)."""
     width = 0.8 / (len(layout.series) * per_series)
@@ -161,10 +168,9 @@ def _over(role: Roles) -> str:
 def accuracy_figure(df: pd.DataFrame, path: Path) -> Path:
     """figures/accuracy.png: MTJ accuracy beside the software baseline, per method and chip."""
     title = "Validation accuracy: MTJ network (solid) beside software baseline (hatched)"
-    table = aggregate(df)
-    if not (df["status"] == "finished").any():
+    layout = _bar_layout(df)
+    if layout is None:
         return _empty(path, title, "no finished run yet")
-    layout = _Layout(table, roles(axis_columns(df)))
     fig = Figure(figsize=(layout.width(0.45) + 2, 1.2 + 3.6 * len(layout.tasks)), layout="constrained")
     axes = fig.subplots(len(layout.tasks), 1, squeeze=False)[:, 0]  # tasks stacked: many bars need width
     width, offsets = _slots(layout, 2)
@@ -198,10 +204,9 @@ def accuracy_figure(df: pd.DataFrame, path: Path) -> Path:
 def gradient_cosine_figure(df: pd.DataFrame, path: Path) -> Path:
     """figures/gradient_cosine.png: the median gradient cosine per method and chip."""
     title = "Gradient cosine: median over runs of each run's median cosine with the exact gradient"
-    table = aggregate(df)
-    if not (df["status"] == "finished").any():
+    layout = _bar_layout(df)
+    if layout is None:
         return _empty(path, title, "no finished run yet")
-    layout = _Layout(table, roles(axis_columns(df)))
     fig = Figure(figsize=(layout.width(0.3) + 2, 1.2 + 3.4 * len(layout.tasks)), layout="constrained")
     axes = fig.subplots(len(layout.tasks), 1, squeeze=False)[:, 0]
     width, offsets = _slots(layout, 1)
@@ -241,11 +246,10 @@ def _time_unit(seconds: pd.Series) -> tuple[float, str]:
 def cost_figure(df: pd.DataFrame, path: Path) -> Path:
     """figures/cost.png: mean lab time and device measurements per method and chip, log scale."""
     title = "Cost per run: lab time and device measurements (mean over the replicate runs; log scale)"
-    table = aggregate(df)
-    if not (df["status"] == "finished").any():
+    layout = _bar_layout(df)
+    if layout is None:
         return _empty(path, title, "no finished run yet")
-    layout = _Layout(table, roles(axis_columns(df)))
-    scale, unit = _time_unit(table["lab_time_s"])
+    scale, unit = _time_unit(layout.table["lab_time_s"])
     fig = Figure(figsize=(2 * layout.width(0.22) + 2, 1.0 + 3.4 * len(layout.tasks)), layout="constrained")
     grid = fig.subplots(len(layout.tasks), 2, squeeze=False)  # a row per task: lab time, measurements
     width, offsets = _slots(layout, 1)

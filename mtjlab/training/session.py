@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..config import BenchConfig, TrainingConfig, is_model_bench, load_bench, load_default_bench, resolve_bench_path
+from ..config import TrainingConfig, is_model_bench, load_bench, load_default_bench, resolve_bench_path
 from ..errors import ConfigError, DataFileError, DeadDeviceError, MtjlabError, StopRequested
 from .datasets import Dataset, holdout_split, load_dataset, stratified_folds
 from .methods import make_method
@@ -94,7 +94,7 @@ def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any,
         from ..instruments.model_array import ModelNeuronArray
 
         chip_of = config.bench.partition(":")[2]  # model:<bench file>: that bench's chip
-        bench = with_chip_seed(load_bench(chip_of) if chip_of else load_default_bench(), config.chip_seed)
+        bench = (load_bench(chip_of) if chip_of else load_default_bench()).with_chip_seed(config.chip_seed)
         yield ModelNeuronArray.from_bench(bench), {
             "bench": "model", "chip_of": bench.name, "measurement": bench.measurement.model_dump(),
             "limits": bench.limits.model_dump()}
@@ -107,24 +107,10 @@ def open_array(config: TrainingConfig, bench: Any = None) -> Iterator[tuple[Any,
         from ..instruments.bench import Bench
         from ..instruments.bench_array import BenchNeuronArray
 
-        with Bench.open(with_chip_seed(load_bench(config.bench), config.chip_seed)) as bench:
+        with Bench.open(load_bench(config.bench).with_chip_seed(config.chip_seed)) as bench:
             array = BenchNeuronArray(bench)
             array.prepare()
             yield array, bench.snapshot()
-
-
-def with_chip_seed(bench: BenchConfig, chip_seed: int | None) -> BenchConfig:
-    """The bench file with its simulated chip drawn from ``chip_seed`` (None: as the file says).
-
-    Only a simulated chip has a seed: a bench of real instruments is refused in one line.
-    """
-    if chip_seed is None:
-        return bench
-    if not bench.uses_sim or bench.chip.physics is None:
-        raise ConfigError(f"chip_seed: {chip_seed} draws a simulated chip, but bench {bench.name!r} drives real "
-                          "instruments (remove chip_seed)")
-    physics = bench.chip.physics.model_copy(update={"seed": chip_seed})
-    return bench.model_copy(update={"chip": bench.chip.model_copy(update={"physics": physics})})
 
 
 def load_data(config: TrainingConfig) -> tuple[Dataset, list[tuple[np.ndarray, np.ndarray]]]:

@@ -1,7 +1,7 @@
 """The trainer: folds, epochs and mini-batches, with a software baseline trained side by side.
 
 Each fold standardises the features on its training part only (per feature for
-tables, one scale for all pixels of images: :class:`.datasets.ImageScaler`), starts the
+tables, one scale for all pixels of images: :class:`.scaling.ImageScaler`), starts the
 device network and a software network of the same architecture (with the
 nominal activation of each layer, :mod:`.activations`; tanh where the array has
 no datasheet) from the same initial weights, and trains both on the same batches with the same
@@ -29,7 +29,8 @@ import numpy as np
 
 from ..config.training import TrainingConfig
 from ..errors import ConfigError, MtjlabError, StopRequested
-from .datasets import Dataset, ImageScaler, Standardiser
+from .datasets import Dataset
+from .scaling import ImageScaler, Standardiser
 from .methods import GradientMethod
 from .network import Network, hidden_cosine, tanh_activation
 from .optimisers import learning_rate_at, make_optimiser

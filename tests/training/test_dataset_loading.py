@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from mtjlab.errors import ConfigError, DataFileError
-from mtjlab.training.datasets import Standardiser, holdout_split, load_dataset, stratified_folds
+from mtjlab.training.datasets import holdout_split, load_dataset, stratified_folds
+from mtjlab.training.scaling import Standardiser
 
 
 def write_idx(folder, part, images, labels, compress=False):

@@ -13,7 +13,8 @@ import pytest
 from mtjlab.errors import ConfigError, DataFileError
 from mtjlab.config import TrainingConfig
 from mtjlab.errors import MtjlabError
-from mtjlab.training.datasets import (Dataset, ImageScaler, Standardiser, holdout_split, load_dataset,
+from mtjlab.training.scaling import ImageScaler, Standardiser
+from mtjlab.training.datasets import (Dataset, holdout_split, load_dataset,
                                       stratified_folds)
 from mtjlab.training.records import json_array
 from mtjlab.training.trainer import Trainer

@@ -10,7 +10,8 @@ from mtjlab.instruments.bench import Bench
 from mtjlab.instruments.bench_array import BenchNeuronArray, MeasurementInterrupted
 from mtjlab.instruments.bench_lifetime import INPUT_RAMP_STEP_A
 from mtjlab.instruments.drivers.keithley2400_list import MAX_LIST_POINTS
-from mtjlab.instruments.hardware_timed import ListCosts, acquisition_mode, list_chunks, list_path, list_points
+from mtjlab.instruments.hardware_timed import ListCosts, acquisition_mode
+from mtjlab.instruments.list_paths import list_chunks, list_path, list_points
 
 INPUTS_A = np.linspace(-6e-3, 6e-3, 9)
 
